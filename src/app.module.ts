@@ -1,0 +1,68 @@
+import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { LoggerModule } from 'nestjs-pino';
+import { AuditController } from './audit/audit.controller';
+import { AuditService } from './audit/audit.service';
+import { AccessService } from './auth/access.service';
+import { AuthGuard } from './auth/auth.guard';
+import { TokenVerifier } from './auth/token-verifier';
+import { Clock, SystemClock } from './common/clock';
+import { ZodPipe } from './common/zod-pipe';
+import { AppConfig } from './config/config';
+import { AppConfigModule, AppOptions } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { HealthController } from './platform/health.controller';
+import { loggerParams } from './platform/logging';
+import { Metrics, MetricsController, MetricsMiddleware } from './platform/metrics';
+import { ProblemFilter } from './platform/problem.filter';
+import { RulesController } from './rules/rules.controller';
+import { RulesService } from './rules/rules.service';
+import { SiteKeyCipher } from './sites/site-keys';
+import { SitesController } from './sites/sites.controller';
+import { SitesService } from './sites/sites.service';
+import { TeamsController } from './teams/teams.controller';
+import { TeamsService } from './teams/teams.service';
+
+
+
+@Module({})
+export class AppModule implements NestModule {
+  static forRoot(config: AppConfig, options: AppOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(config, options),
+        LoggerModule.forRoot(loggerParams(config)),
+        DatabaseModule,
+        TerminusModule.forRoot({ logger: false }),
+      ],
+      controllers: [
+        HealthController,
+        MetricsController,
+        TeamsController,
+        SitesController,
+        RulesController,
+        AuditController,
+      ],
+      providers: [
+        { provide: Clock, useValue: options.clock ?? new SystemClock() },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        { provide: APP_PIPE, useClass: ZodPipe },
+        Metrics,
+        TokenVerifier,
+        AccessService,
+        AuditService,
+        TeamsService,
+        SitesService,
+        SiteKeyCipher,
+        RulesService,
+      ],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(MetricsMiddleware).forRoutes('*path');
+  }
+}

@@ -1,0 +1,38 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { UnauthenticatedError } from '../common/errors';
+import { AuthenticatedRequest, IS_PUBLIC } from './auth.decorators';
+import { TokenVerifier } from './token-verifier';
+
+/**
+ * Global guard: every route needs a valid bearer access token unless marked `@Public()`. It
+ * establishes WHO is calling; what the caller may touch is decided by AccessService in the
+ * services, at the resource boundary.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly verifier: TokenVerifier,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) {
+      return true;
+    }
+    const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const header = req.headers.authorization;
+    if (!header) {
+      throw new UnauthenticatedError(
+        'This endpoint needs an OAuth access token: send it as "Authorization: Bearer <token>".',
+        false,
+      );
+    }
+    const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim());
+    if (!match) {
+      throw new UnauthenticatedError('The Authorization header must have the form "Bearer <token>".', true);
+    }
+    req.actor = await this.verifier.verify(match[1], req.path.startsWith('/mcp') ? 'mcp' : 'rest');
+    return true;
+  }
+}

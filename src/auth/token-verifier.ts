@@ -1,0 +1,130 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { createRemoteJWKSet, errors, jwtVerify, JWTPayload, JWTVerifyGetKey } from 'jose';
+import { Clock } from '../common/clock';
+import { UnauthenticatedError, UnavailableError } from '../common/errors';
+import { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { Actor } from './actor';
+
+/**
+ * Asymmetric algorithms only: a shared-secret (HS*) token could be forged by anyone holding the
+ * verification key, and `none` is not a signature at all.
+ */
+export const ALLOWED_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
+
+/**
+ * Verifies bearer access tokens against the configured issuer's published keys: signature with
+ * an allow-listed algorithm, issuer, audience (this server's resource identifiers only, so a
+ * token minted for another service is never accepted here), expiry and subject.
+ */
+@Injectable()
+export class TokenVerifier {
+  private readonly logger = new Logger(TokenVerifier.name);
+  private keys?: Promise<JWTVerifyGetKey>;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  async verify(token: string, via: Actor['via']): Promise<Actor> {
+    const keys = await this.jwks();
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, keys, {
+        issuer: this.config.oauth.issuer,
+        audience: this.config.oauth.audiences,
+        algorithms: ALLOWED_ALGORITHMS,
+        requiredClaims: ['exp', 'sub'],
+        currentDate: this.clock.now(),
+        clockTolerance: 5,
+      }));
+    } catch (error) {
+      throw new UnauthenticatedError(describeFailure(error), true);
+    }
+    return toActor(payload, via);
+  }
+
+  /** The issuer's JWKS, located once (explicit URL or RFC 8414 / OIDC discovery) and cached. */
+  private jwks(): Promise<JWTVerifyGetKey> {
+    this.keys ??= this.locateJwks().then(
+      (url) => createRemoteJWKSet(new URL(url), { timeoutDuration: 5_000, cooldownDuration: 30_000 }),
+      (error: unknown) => {
+        this.keys = undefined;
+        throw error;
+      },
+    );
+    return this.keys;
+  }
+
+  private async locateJwks(): Promise<string> {
+    if (this.config.oauth.jwksUrl) return this.config.oauth.jwksUrl;
+    const issuer = new URL(this.config.oauth.issuer);
+    const path = issuer.pathname === '/' ? '' : issuer.pathname;
+    const candidates = [
+      `${issuer.origin}/.well-known/oauth-authorization-server${path}`,
+      `${issuer.origin}${path}/.well-known/openid-configuration`,
+    ];
+    for (const candidate of candidates) {
+      try {
+        const res = await fetch(candidate, { signal: AbortSignal.timeout(5_000) });
+        if (!res.ok) continue;
+        const meta = (await res.json()) as { jwks_uri?: unknown };
+        if (typeof meta.jwks_uri === 'string') return meta.jwks_uri;
+      } catch (error) {
+        this.logger.warn(`OAuth metadata at ${candidate} unreachable: ${String(error)}`);
+      }
+    }
+    throw new UnavailableError(
+      `The OAuth issuer ${this.config.oauth.issuer} publishes no reachable metadata with a jwks_uri, so tokens cannot be verified right now. Retry shortly; operators: check OAUTH_ISSUER or set OAUTH_JWKS_URL.`,
+    );
+  }
+}
+
+function describeFailure(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'The access token has expired; refresh it or sign in again.';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'aud') {
+      return 'The access token was issued for another audience; request a token for this server (resource indicator).';
+    }
+    if (error.claim === 'iss') return 'The access token was issued by an issuer this server does not trust.';
+    return `The access token's ${error.claim} claim is missing or invalid.`;
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed) {
+    return 'The access token is signed with an algorithm this server does not accept.';
+  }
+  return 'The access token could not be verified; sign in again.';
+}
+
+function toActor(payload: JWTPayload, via: Actor['via']): Actor {
+  const scopeClaim = payload.scope ?? payload.scp;
+  const scopes = Array.isArray(scopeClaim)
+    ? scopeClaim.filter((s): s is string => typeof s === 'string')
+    : typeof scopeClaim === 'string'
+      ? scopeClaim.split(' ').filter(Boolean)
+      : [];
+  const clientId = payload.client_id ?? payload.azp;
+  // An unverified e-mail must never match an invitation: anyone could claim it.
+  const email =
+    typeof payload.email === 'string' && payload.email_verified === true
+      ? payload.email.toLowerCase()
+      : undefined;
+  return {
+    subject: payload.sub!,
+    email,
+    clientId: typeof clientId === 'string' ? clientId : undefined,
+    scopes,
+    via,
+  };
+}

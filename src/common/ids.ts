@@ -1,0 +1,56 @@
+import { TypeID, typeid } from 'typeid-js';
+import { InvalidIdError } from './errors';
+
+/**
+ * Ids are TypeIDs: a readable prefix naming the kind, then a UUIDv7 in base32, so ids sort by
+ * creation time and an id of the wrong kind is rejected before any query runs.
+ */
+const KINDS = {
+  team: { prefix: 'team', listedBy: 'Call list-teams (GET /v1/teams) to get valid team IDs.' },
+  site: { prefix: 'site', listedBy: 'Call list-sites (GET /v1/teams/{teamId}/sites) to get valid site IDs.' },
+  rule: { prefix: 'rule', listedBy: 'Call list-rules (GET /v1/sites/{siteId}/rules) to get valid rule IDs.' },
+  member: {
+    prefix: 'member',
+    listedBy: 'Call GET /v1/teams/{teamId}/members to get valid member IDs.',
+  },
+  audit: {
+    prefix: 'audit',
+    listedBy: 'Call list-audit-entries (GET /v1/teams/{teamId}/audit) to get valid audit entry IDs.',
+  },
+} as const;
+
+export type IdKind = keyof typeof KINDS;
+type Brand<K extends IdKind> = string & { readonly __idKind: K };
+export type TeamId = Brand<'team'>;
+export type SiteId = Brand<'site'>;
+export type RuleId = Brand<'rule'>;
+export type MemberId = Brand<'member'>;
+export type AuditId = Brand<'audit'>;
+
+export function listedBy(kind: IdKind): string {
+  return KINDS[kind].listedBy;
+}
+
+export function newId<K extends IdKind>(kind: K): Brand<K> {
+  return typeid(KINDS[kind].prefix).toString() as Brand<K>;
+}
+
+function parseId<K extends IdKind>(kind: K, raw: unknown, field: string): Brand<K> {
+  const { prefix, listedBy } = KINDS[kind];
+  if (typeof raw === 'string' && raw.startsWith(`${prefix}_`)) {
+    try {
+      return TypeID.fromString(raw, prefix).toString() as Brand<K>;
+    } catch {
+      // Falls through to the one error below, whatever part of the id was wrong.
+    }
+  }
+  throw new InvalidIdError(field, prefix, listedBy);
+}
+
+export const parseTeamId = (raw: unknown, field = 'teamId'): TeamId => parseId('team', raw, field);
+export const parseSiteId = (raw: unknown, field = 'siteId'): SiteId => parseId('site', raw, field);
+export const parseRuleId = (raw: unknown, field = 'ruleId'): RuleId => parseId('rule', raw, field);
+export const parseMemberId = (raw: unknown, field = 'memberId'): MemberId =>
+  parseId('member', raw, field);
+export const parseAuditId = (raw: unknown, field = 'auditId'): AuditId =>
+  parseId('audit', raw, field);

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { ValidationError } from './errors';
+
+/**
+ * Lists are keyset-paginated on TypeIDs, which sort by creation time. A cursor is the last id of
+ * the previous page, encoded so that callers treat it as opaque and cannot splice in other ids
+ * by accident.
+ */
+export const PageQuery = z.strictObject({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(50)
+    .describe('Page size, 1 to 100 (default 50).'),
+  cursor: z
+    .string()
+    .max(200)
+    .optional()
+    .describe('nextCursor from the previous page; omit for the first page.'),
+});
+export type PageQuery = z.output<typeof PageQuery>;
+
+export interface Page<T> {
+  items: T[];
+  /** Pass back as `cursor` for the next page; null when this is the last page. */
+  nextCursor: string | null;
+}
+
+export const pageSchema = <T extends z.ZodType>(item: T) =>
+  z.object({
+    items: z.array(item),
+    nextCursor: z
+      .string()
+      .nullable()
+      .describe('Pass as cursor to get the next page; null when there are no more items.'),
+  });
+
+export function encodeCursor(lastId: string): string {
+  return Buffer.from(`v1:${lastId}`, 'utf8').toString('base64url');
+}
+
+/** Decodes a cursor back to the id it points after; `prefix` guards against cursors of other lists. */
+export function decodeCursor(cursor: string | undefined, prefix: string): string | undefined {
+  if (cursor === undefined) return undefined;
+  const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
+  const id = decoded.startsWith('v1:') ? decoded.slice(3) : '';
+  if (!new RegExp(`^${prefix}_[0-7][0-9a-hjkmnp-tv-z]{25}$`).test(id)) {
+    throw new ValidationError([
+      {
+        field: 'cursor',
+        message:
+          'is not a cursor this list issued; pass nextCursor from the previous page unchanged, or omit it to start from the first page',
+      },
+    ]);
+  }
+  return id;
+}
+
+/** Builds a page from `limit + 1` fetched rows: the extra row only proves another page exists. */
+export function toPage<T extends { id: string }, O>(
+  rows: T[],
+  limit: number,
+  map: (row: T) => O,
+): Page<O> {
+  const hasMore = rows.length > limit;
+  const items = hasMore ? rows.slice(0, limit) : rows;
+  return {
+    items: items.map(map),
+    nextCursor: hasMore ? encodeCursor(items[items.length - 1].id) : null,
+  };
+}

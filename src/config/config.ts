@@ -1,0 +1,140 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const url = (protocols: string[], example: string) =>
+  z
+    .string()
+    .trim()
+    .refine(
+      (value) => {
+        try {
+          return protocols.includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      },
+      { message: `expected a ${protocols.join(' or ')} URL such as ${example}` },
+    );
+
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+/**
+ * The environment Bulwark reads, validated once at start-up. Every entry documents the expected
+ * form, and a bad value stops the process with a message naming the variable, because a
+ * half-configured security service is worse than one that refuses to start.
+ */
+const EnvSchema = z.object({
+  PORT: z.coerce
+    .number({ message: 'expected an integer from 0 to 65535, such as 3000' })
+    .int('expected an integer from 0 to 65535, such as 3000')
+    .min(0, 'expected an integer from 0 to 65535, such as 3000')
+    .max(65535, 'expected an integer from 0 to 65535, such as 3000')
+    .default(3000),
+  HOST: z.string().trim().min(1, 'expected an interface address such as 127.0.0.1 or 0.0.0.0').default('127.0.0.1'),
+  BASE_URL: optional(url(['http:', 'https:'], 'https://bulwark.example.com')),
+  DATA_DIR: z.string().trim().min(1, 'expected a directory path such as ./data').default('./data'),
+  DATABASE_URL: optional(url(['postgres:', 'postgresql:'], 'postgres://user:pass@host:5432/bulwark')),
+  CLICKHOUSE_URL: optional(url(['http:', 'https:'], 'http://default:@127.0.0.1:8123/bulwark')),
+  OAUTH_ISSUER: optional(url(['http:', 'https:'], 'https://your-tenant.authkit.app')),
+  OAUTH_JWKS_URL: optional(url(['http:', 'https:'], 'https://your-tenant.authkit.app/oauth2/jwks')),
+  OAUTH_AUDIENCE: optional(
+    z
+      .string()
+      .trim()
+      .min(1, 'expected one or more audiences separated by commas, such as https://bulwark.example.com/mcp'),
+  ),
+  REDIS_URL: optional(url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379')),
+  LOG_LEVEL: z
+    .enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` })
+    .default('info'),
+  ENCRYPTION_KEY: optional(
+    z
+      .string()
+      .trim()
+      .refine((v) => Buffer.from(v, 'base64').length === 32, {
+        message: 'expected 32 random bytes in base64, for example the output of `openssl rand -base64 32`',
+      }),
+  ),
+});
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  /** Public origin of this server, without a trailing slash; the resource identifiers derive from it. */
+  baseUrl: string;
+  dataDir: string;
+  /** `embedded` when no DATABASE_URL is given: PGlite under DATA_DIR. */
+  mode: 'embedded' | 'production';
+  databaseUrl?: string;
+  clickhouseUrl?: string;
+  redisUrl?: string;
+  logLevel: LogLevel;
+  /** Base64 key that encrypts site keys at rest; generated into DATA_DIR in embedded mode. */
+  encryptionKey?: string;
+  oauth: {
+    /** Issuer whose access tokens are accepted; the built-in server (BASE_URL) when unset. */
+    issuer: string;
+    external: boolean;
+    jwksUrl?: string;
+    /** Audiences a token must carry one of: this server's resource identifiers. */
+    audiences: string[];
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0]);
+        const got = env[name];
+        return `${name}: ${issue.message.replace(/^Invalid input: /, '')}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const baseUrl = (e.BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  const problems: string[] = [];
+  if (new URL(baseUrl).pathname !== '/' || new URL(baseUrl).search) {
+    problems.push(`BASE_URL: expected an origin without a path, such as https://bulwark.example.com (got ${JSON.stringify(e.BASE_URL)})`);
+  }
+  if (e.DATABASE_URL && !e.ENCRYPTION_KEY) {
+    problems.push(
+      'ENCRYPTION_KEY: required when DATABASE_URL is set, so every instance can read site keys; expected 32 random bytes in base64 (`openssl rand -base64 32`)',
+    );
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    baseUrl,
+    // `memory://` keeps everything in memory: for tests and throw-away demos.
+    dataDir: e.DATA_DIR === 'memory://' ? e.DATA_DIR : resolve(e.DATA_DIR),
+    mode: e.DATABASE_URL ? 'production' : 'embedded',
+    databaseUrl: e.DATABASE_URL,
+    clickhouseUrl: e.CLICKHOUSE_URL,
+    redisUrl: e.REDIS_URL,
+    logLevel: e.LOG_LEVEL,
+    encryptionKey: e.ENCRYPTION_KEY,
+    oauth: {
+      issuer: (e.OAUTH_ISSUER ?? baseUrl).replace(/\/+$/, ''),
+      external: e.OAUTH_ISSUER !== undefined,
+      jwksUrl: e.OAUTH_JWKS_URL,
+      audiences: e.OAUTH_AUDIENCE
+        ? e.OAUTH_AUDIENCE.split(',').map((a) => a.trim()).filter(Boolean)
+        : [`${baseUrl}/mcp`, `${baseUrl}/v1`],
+    },
+  };
+}

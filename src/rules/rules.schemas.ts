@@ -1,0 +1,194 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { pageSchema } from '../common/pagination';
+
+export const RULE_TYPES = ['shield', 'rate_limit', 'bot', 'filter', 'email'] as const;
+export type RuleType = (typeof RULE_TYPES)[number];
+export const RULE_MODES = ['DRY_RUN', 'LIVE'] as const;
+export type RuleMode = (typeof RULE_MODES)[number];
+
+export const SHIELD_ATTACKS = [
+  'sql_injection',
+  'xss',
+  'path_traversal',
+  'command_injection',
+  'scanner',
+] as const;
+export const BOT_CATEGORIES = [
+  'search_engine',
+  'ai_crawler',
+  'social_preview',
+  'monitor',
+  'http_client',
+  'scraper',
+  'headless_browser',
+  'unknown_bot',
+] as const;
+export const NETWORK_TYPES = ['hosting', 'vpn', 'tor', 'residential', 'unknown'] as const;
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+export const EMAIL_CHECKS = ['invalid', 'disposable', 'free'] as const;
+
+const PositiveInt = (max: number, what: string) =>
+  z.number().int(`must be a whole number of ${what}`).min(1).max(max);
+
+const Characteristic = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be "ip" or a characteristic name of 1 to 64 letters, digits, _ . or -')
+  .default('ip')
+  .describe('What requests are counted by: "ip" (default) or the name of a characteristic the app sends with each decide call, such as userId.');
+
+const PathPrefixes = z
+  .array(z.string().startsWith('/', 'must start with /').max(512))
+  .max(50)
+  .optional()
+  .describe('Only requests whose path starts with one of these prefixes count; all paths when omitted.');
+
+export const ShieldConfig = z.strictObject({
+  detect: z
+    .array(z.enum(SHIELD_ATTACKS))
+    .min(1)
+    .default([...SHIELD_ATTACKS])
+    .describe(`Attack classes to detect in path, query and headers: ${SHIELD_ATTACKS.join(', ')}. All when omitted.`),
+});
+
+const FixedWindow = z.strictObject({
+  algorithm: z.literal('fixed_window'),
+  max: PositiveInt(1_000_000, 'requests').describe('Requests allowed per window.'),
+  windowSeconds: PositiveInt(86_400, 'seconds').describe('Window length in seconds, 1 to 86400.'),
+  characteristic: Characteristic,
+  paths: PathPrefixes,
+});
+const SlidingWindow = z.strictObject({
+  algorithm: z.literal('sliding_window'),
+  max: PositiveInt(1_000_000, 'requests').describe('Requests allowed per interval.'),
+  intervalSeconds: PositiveInt(86_400, 'seconds').describe('Interval in seconds, 1 to 86400.'),
+  characteristic: Characteristic,
+  paths: PathPrefixes,
+});
+const TokenBucket = z.strictObject({
+  algorithm: z.literal('token_bucket'),
+  capacity: PositiveInt(1_000_000, 'tokens').describe('Bucket size: the largest burst allowed.'),
+  refillRate: PositiveInt(1_000_000, 'tokens').describe('Tokens added every interval.'),
+  intervalSeconds: PositiveInt(86_400, 'seconds').describe('Refill interval in seconds.'),
+  characteristic: Characteristic,
+  paths: PathPrefixes,
+});
+export const RateLimitConfig = z.discriminatedUnion('algorithm', [FixedWindow, SlidingWindow, TokenBucket], {
+  error: () => 'algorithm must be one of "fixed_window", "sliding_window", "token_bucket"',
+});
+
+export const BotConfig = z
+  .strictObject({
+    deny: z
+      .array(z.enum(BOT_CATEGORIES))
+      .default([])
+      .describe(`Bot categories to deny: ${BOT_CATEGORIES.join(', ')}.`),
+    allow: z
+      .array(z.enum(BOT_CATEGORIES))
+      .default([])
+      .describe('Categories always allowed, even when listed in deny (for example verified search_engine crawlers).'),
+    denyEmptyUserAgent: z.boolean().default(true).describe('Deny requests with no User-Agent header.'),
+  })
+  .refine((c) => c.deny.length > 0 || c.denyEmptyUserAgent, {
+    message: 'deny at least one category or set denyEmptyUserAgent, or the rule does nothing',
+    path: ['deny'],
+  });
+
+const Cidr = z.string().refine(
+  (v) => {
+    const [ip, bits, extra] = v.split('/');
+    const family = isIP(ip ?? '');
+    if (!family || extra !== undefined) return false;
+    if (bits === undefined) return true;
+    const n = Number(bits);
+    return /^\d{1,3}$/.test(bits) && n <= (family === 4 ? 32 : 128);
+  },
+  { message: 'must be an IPv4 or IPv6 address or CIDR range, such as 203.0.113.0/24 or 2001:db8::/32' },
+);
+
+export const FilterConfig = z.strictObject({
+  action: z
+    .enum(['deny', 'allow'])
+    .describe('deny: deny matching requests. allow: deny every request that does NOT match (an allow-list).'),
+  match: z
+    .strictObject({
+      ips: z.array(Cidr).max(1000).optional().describe('IP addresses or CIDR ranges.'),
+      countries: z
+        .array(z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code in capitals, such as DE'))
+        .max(250)
+        .optional(),
+      asns: z.array(z.number().int().min(1).max(4_294_967_295)).max(1000).optional().describe('Autonomous system numbers.'),
+      networkTypes: z.array(z.enum(NETWORK_TYPES)).optional(),
+      pathPrefixes: z.array(z.string().startsWith('/', 'must start with /').max(512)).max(100).optional(),
+      methods: z.array(z.enum(HTTP_METHODS)).optional(),
+    })
+    .refine((m) => Object.values(m).some((v) => Array.isArray(v) && v.length > 0), {
+      message: 'give at least one non-empty condition: ips, countries, asns, networkTypes, pathPrefixes or methods',
+    })
+    .describe('A request matches when it meets every condition given; within a list, any entry matches.'),
+});
+
+export const EmailConfig = z.strictObject({
+  deny: z
+    .array(z.enum(EMAIL_CHECKS))
+    .min(1)
+    .describe(`What to deny in the email the app sends: ${EMAIL_CHECKS.join(', ')}.`),
+});
+
+export const RULE_CONFIG_SCHEMAS = {
+  shield: ShieldConfig,
+  rate_limit: RateLimitConfig,
+  bot: BotConfig,
+  filter: FilterConfig,
+  email: EmailConfig,
+} as const satisfies Record<RuleType, z.ZodType>;
+
+const RuleName = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(100, 'must be at most 100 characters')
+  .describe('Display name of the rule.');
+
+const withType = <T extends RuleType>(type: T) =>
+  z.strictObject({
+    name: RuleName,
+    type: z.literal(type),
+    config: RULE_CONFIG_SCHEMAS[type],
+  });
+
+export const CreateRuleInput = z.discriminatedUnion(
+  'type',
+  [withType('shield'), withType('rate_limit'), withType('bot'), withType('filter'), withType('email')],
+  { error: () => `type must be one of ${RULE_TYPES.map((t) => `"${t}"`).join(', ')}` },
+);
+export type CreateRuleInput = z.infer<typeof CreateRuleInput>;
+
+export const UpdateRuleInput = z
+  .strictObject({
+    name: RuleName.optional(),
+    config: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("The rule's complete new configuration, validated against the rule's type."),
+  })
+  .refine((v) => v.name !== undefined || v.config !== undefined, {
+    message: 'give at least one of name or config',
+    path: ['name'],
+  });
+export type UpdateRuleInput = z.infer<typeof UpdateRuleInput>;
+
+export const RuleView = z.object({
+  id: z.string().describe('Rule id (rule_...).'),
+  siteId: z.string(),
+  name: z.string(),
+  type: z.enum(RULE_TYPES),
+  mode: z.enum(RULE_MODES).describe('DRY_RUN: evaluated and recorded, never enforced. LIVE: enforced.'),
+  config: z.record(z.string(), z.unknown()),
+  createdBy: z.string().describe('OAuth subject of who created the rule.'),
+  updatedBy: z.string().describe('OAuth subject of who last changed the rule.'),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type RuleView = z.infer<typeof RuleView>;
+export const RulePage = pageSchema(RuleView);

@@ -1,0 +1,159 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager, MoreThan } from 'typeorm';
+import { AccessService } from '../auth/access.service';
+import { Actor } from '../auth/actor';
+import { AuditService } from '../audit/audit.service';
+import { newId, RuleId, SiteId, TeamId } from '../common/ids';
+import { decodeCursor, Page, PageQuery, toPage } from '../common/pagination';
+import { parseInput } from '../common/validation';
+import { RuleEntity } from './rule.entity';
+import {
+  CreateRuleInput,
+  RULE_CONFIG_SCHEMAS,
+  RuleMode,
+  RuleView,
+  UpdateRuleInput,
+} from './rules.schemas';
+
+@Injectable()
+export class RulesService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly access: AccessService,
+    private readonly audit: AuditService,
+  ) {}
+
+  /**
+   * Creates a rule, always in DRY_RUN: a new rule is measured before it may block anyone
+   * (see promote).
+   */
+  async create(actor: Actor, siteId: SiteId, input: CreateRuleInput): Promise<RuleView> {
+    return this.dataSource.transaction(async (tx) => {
+      const { site } = await this.access.requireSite(actor, siteId, 'rules:write', tx);
+      const id = newId('rule');
+      await tx.insert(RuleEntity, {
+        id,
+        siteId,
+        name: input.name,
+        type: input.type,
+        mode: 'DRY_RUN',
+        config: input.config,
+        createdBy: actor.subject,
+        updatedBy: actor.subject,
+      });
+      const view = toRuleView(await tx.findOneByOrFail(RuleEntity, { id }));
+      await this.audit.record(tx, actor, {
+        teamId: site.teamId,
+        action: 'rule.created',
+        resourceType: 'rule',
+        resourceId: id,
+        after: view,
+      });
+      return view;
+    });
+  }
+
+  async list(actor: Actor, siteId: SiteId, page: PageQuery): Promise<Page<RuleView>> {
+    await this.access.requireSite(actor, siteId, 'read');
+    const after = decodeCursor(page.cursor, 'rule');
+    const rows = await this.dataSource.getRepository(RuleEntity).find({
+      where: { siteId, ...(after ? { id: MoreThan(after as RuleId) } : {}) },
+      order: { id: 'ASC' },
+      take: page.limit + 1,
+    });
+    return toPage(rows, page.limit, toRuleView);
+  }
+
+  async get(actor: Actor, ruleId: RuleId): Promise<RuleView> {
+    const { rule } = await this.access.requireRule(actor, ruleId, 'read');
+    return toRuleView(rule);
+  }
+
+  /** Changes name and/or config; the config is validated against the rule's own type. */
+  async update(actor: Actor, ruleId: RuleId, input: UpdateRuleInput): Promise<RuleView> {
+    return this.dataSource.transaction(async (tx) => {
+      const { rule, site } = await this.access.requireRule(actor, ruleId, 'rules:write', tx);
+      const changes: Partial<RuleEntity> = { updatedBy: actor.subject };
+      if (input.name !== undefined) changes.name = input.name;
+      if (input.config !== undefined) {
+        changes.config = parseInput(
+          RULE_CONFIG_SCHEMAS[rule.type],
+          input.config,
+          'config',
+          `The rule is of type ${rule.type}; its type cannot change (create a new rule instead).`,
+        ) as object;
+      }
+      return this.change(tx, actor, site.teamId, rule, changes, 'rule.updated');
+    });
+  }
+
+  /** Makes a DRY_RUN rule LIVE: from the next decision on, it blocks. Idempotent. */
+  promote(actor: Actor, ruleId: RuleId): Promise<RuleView> {
+    return this.setMode(actor, ruleId, 'LIVE', 'rule.promoted');
+  }
+
+  /** Makes a LIVE rule DRY_RUN again: it stops blocking from the next decision on. Idempotent. */
+  demote(actor: Actor, ruleId: RuleId): Promise<RuleView> {
+    return this.setMode(actor, ruleId, 'DRY_RUN', 'rule.demoted');
+  }
+
+  /** Deletes the rule; requests it blocked are allowed from the next decision on. */
+  async delete(actor: Actor, ruleId: RuleId): Promise<void> {
+    await this.dataSource.transaction(async (tx) => {
+      const { rule, site } = await this.access.requireRule(actor, ruleId, 'rules:write', tx);
+      await tx.delete(RuleEntity, { id: ruleId });
+      await this.audit.record(tx, actor, {
+        teamId: site.teamId,
+        action: 'rule.deleted',
+        resourceType: 'rule',
+        resourceId: ruleId,
+        before: toRuleView(rule),
+      });
+    });
+  }
+
+  private async setMode(actor: Actor, ruleId: RuleId, mode: RuleMode, action: string) {
+    return this.dataSource.transaction(async (tx) => {
+      const { rule, site } = await this.access.requireRule(actor, ruleId, 'rules:write', tx);
+      if (rule.mode === mode) return toRuleView(rule);
+      return this.change(tx, actor, site.teamId, rule, { mode, updatedBy: actor.subject }, action);
+    });
+  }
+
+  private async change(
+    tx: EntityManager,
+    actor: Actor,
+    teamId: TeamId,
+    rule: RuleEntity,
+    changes: Partial<RuleEntity>,
+    action: string,
+  ): Promise<RuleView> {
+    const before = toRuleView(rule);
+    await tx.update(RuleEntity, { id: rule.id }, changes);
+    const view = toRuleView(await tx.findOneByOrFail(RuleEntity, { id: rule.id }));
+    await this.audit.record(tx, actor, {
+      teamId,
+      action,
+      resourceType: 'rule',
+      resourceId: rule.id,
+      before,
+      after: view,
+    });
+    return view;
+  }
+}
+
+export function toRuleView(rule: RuleEntity): RuleView {
+  return {
+    id: rule.id,
+    siteId: rule.siteId,
+    name: rule.name,
+    type: rule.type,
+    mode: rule.mode,
+    config: rule.config as Record<string, unknown>,
+    createdBy: rule.createdBy,
+    updatedBy: rule.updatedBy,
+    createdAt: rule.createdAt.toISOString(),
+    updatedAt: rule.updatedAt.toISOString(),
+  };
+}

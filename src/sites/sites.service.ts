@@ -1,0 +1,155 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, MoreThan } from 'typeorm';
+import { AccessService } from '../auth/access.service';
+import { Actor } from '../auth/actor';
+import { AuditService } from '../audit/audit.service';
+import { Clock } from '../common/clock';
+import { newId, SiteId, TeamId } from '../common/ids';
+import { decodeCursor, Page, PageQuery, toPage } from '../common/pagination';
+import { generateSiteKey, hashSiteKey, SiteKeyCipher } from './site-keys';
+import { SiteEntity } from './site.entity';
+import { CreatedSiteView, CreateSiteInput, SiteKeyView, SiteView, UpdateSiteInput } from './sites.schemas';
+
+@Injectable()
+export class SitesService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly access: AccessService,
+    private readonly audit: AuditService,
+    private readonly cipher: SiteKeyCipher,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Creates a site with a new site key, returned here once; key managers can read it later. */
+  async create(actor: Actor, teamId: TeamId, input: CreateSiteInput): Promise<CreatedSiteView> {
+    return this.dataSource.transaction(async (tx) => {
+      await this.access.requireTeam(actor, teamId, 'sites:write', tx);
+      const key = generateSiteKey();
+      const id = newId('site');
+      await tx.insert(SiteEntity, {
+        id,
+        teamId,
+        name: input.name,
+        domain: input.domain,
+        ...this.keyColumns(key),
+      });
+      const view = toSiteView(await tx.findOneByOrFail(SiteEntity, { id }));
+      await this.audit.record(tx, actor, {
+        teamId,
+        action: 'site.created',
+        resourceType: 'site',
+        resourceId: id,
+        after: view,
+      });
+      return { ...view, key };
+    });
+  }
+
+  async list(actor: Actor, teamId: TeamId, page: PageQuery): Promise<Page<SiteView>> {
+    await this.access.requireTeam(actor, teamId, 'read');
+    const after = decodeCursor(page.cursor, 'site');
+    const rows = await this.dataSource.getRepository(SiteEntity).find({
+      where: { teamId, ...(after ? { id: MoreThan(after as SiteId) } : {}) },
+      order: { id: 'ASC' },
+      take: page.limit + 1,
+    });
+    return toPage(rows, page.limit, toSiteView);
+  }
+
+  async get(actor: Actor, siteId: SiteId): Promise<SiteView> {
+    const { site } = await this.access.requireSite(actor, siteId, 'read');
+    return toSiteView(site);
+  }
+
+  async update(actor: Actor, siteId: SiteId, input: UpdateSiteInput): Promise<SiteView> {
+    return this.dataSource.transaction(async (tx) => {
+      const { site } = await this.access.requireSite(actor, siteId, 'sites:write', tx);
+      const before = toSiteView(site);
+      await tx.update(SiteEntity, { id: siteId }, input);
+      const view = toSiteView(await tx.findOneByOrFail(SiteEntity, { id: siteId }));
+      await this.audit.record(tx, actor, {
+        teamId: site.teamId,
+        action: 'site.updated',
+        resourceType: 'site',
+        resourceId: siteId,
+        before,
+        after: view,
+      });
+      return view;
+    });
+  }
+
+  /** Deletes the site and its rules; its key stops working at once. */
+  async delete(actor: Actor, siteId: SiteId): Promise<void> {
+    await this.dataSource.transaction(async (tx) => {
+      const { site } = await this.access.requireSite(actor, siteId, 'sites:write', tx);
+      await tx.delete(SiteEntity, { id: siteId });
+      await this.audit.record(tx, actor, {
+        teamId: site.teamId,
+        action: 'site.deleted',
+        resourceType: 'site',
+        resourceId: siteId,
+        before: toSiteView(site),
+      });
+    });
+  }
+
+  /** Reveals the current site key to a key manager; every read is written to the audit trail. */
+  async readKey(actor: Actor, siteId: SiteId): Promise<SiteKeyView> {
+    return this.dataSource.transaction(async (tx) => {
+      const { site } = await this.access.requireSite(actor, siteId, 'site-keys:manage', tx);
+      await this.audit.record(tx, actor, {
+        teamId: site.teamId,
+        action: 'site.key.read',
+        resourceType: 'site',
+        resourceId: siteId,
+      });
+      return {
+        siteId,
+        key: this.cipher.decrypt(site.keyCiphertext),
+        keyRotatedAt: site.keyRotatedAt.toISOString(),
+      };
+    });
+  }
+
+  /** Replaces the site key; the old key is refused from the next decide call on. */
+  async rotateKey(actor: Actor, siteId: SiteId): Promise<SiteKeyView> {
+    return this.dataSource.transaction(async (tx) => {
+      const { site } = await this.access.requireSite(actor, siteId, 'site-keys:manage', tx);
+      const key = generateSiteKey();
+      await tx.update(SiteEntity, { id: siteId }, this.keyColumns(key));
+      const saved = await tx.findOneByOrFail(SiteEntity, { id: siteId });
+      await this.audit.record(tx, actor, {
+        teamId: site.teamId,
+        action: 'site.key.rotated',
+        resourceType: 'site',
+        resourceId: siteId,
+        before: { keyHint: site.keyLast4, keyRotatedAt: site.keyRotatedAt.toISOString() },
+        after: { keyHint: saved.keyLast4, keyRotatedAt: saved.keyRotatedAt.toISOString() },
+      });
+      return { siteId, key, keyRotatedAt: saved.keyRotatedAt.toISOString() };
+    });
+  }
+
+  private keyColumns(key: string) {
+    return {
+      keyHash: hashSiteKey(key),
+      keyCiphertext: this.cipher.encrypt(key),
+      keyLast4: key.slice(-4),
+      keyRotatedAt: this.clock.now(),
+    };
+  }
+}
+
+export function toSiteView(site: SiteEntity): SiteView {
+  return {
+    id: site.id,
+    teamId: site.teamId,
+    name: site.name,
+    domain: site.domain,
+    keyHint: site.keyLast4,
+    keyRotatedAt: site.keyRotatedAt.toISOString(),
+    createdAt: site.createdAt.toISOString(),
+    updatedAt: site.updatedAt.toISOString(),
+  };
+}
