@@ -24,8 +24,6 @@ import { SitesService } from './sites/sites.service';
 import { TeamsController } from './teams/teams.controller';
 import { TeamsService } from './teams/teams.service';
 
-
-
 @Module({})
 export class AppModule implements NestModule {
   static forRoot(config: AppConfig, options: AppOptions = {}): DynamicModule {

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from './config/config';
+import { migrate, openDatabase } from './database/database';
 import { EmbeddedPostgres } from './database/embedded-postgres';
 
 /** Loads the configuration or stops the process with a message naming each bad variable. */
@@ -28,12 +29,14 @@ program
     const config = configOrExit();
     const started = performance.now();
     // PGlite opens (WASM compile, data files) while the rest of the code loads.
-    const embedded = config.mode === 'embedded' ? EmbeddedPostgres.start(config.dataDir) : undefined;
+    const embedded =
+      config.mode === 'embedded' ? EmbeddedPostgres.start(config.dataDir) : undefined;
     embedded?.catch(() => undefined);
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose, see above
     const { serve } = require('./main') as typeof import('./main');
     const app = await serve(config, { embedded });
-    const where = config.mode === 'embedded' ? `embedded mode, data in ${config.dataDir}` : 'production mode';
+    const where =
+      config.mode === 'embedded' ? `embedded mode, data in ${config.dataDir}` : 'production mode';
     new Logger('Bulwark').log(
       `Listening on ${config.baseUrl} (${where}; bound to ${config.host}:${config.port}) after ${Math.round(performance.now() - started)} ms. API docs: ${config.baseUrl}/docs`,
     );
@@ -45,12 +48,16 @@ program
   .description('Apply pending database migrations and exit.')
   .action(async () => {
     const config = configOrExit();
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- keeps --help fast
-    const { migrate, openDatabase } = require('./database/database') as typeof import('./database/database');
-    const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, runMigrations: false });
+    const db = await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      runMigrations: false,
+    });
     try {
       const applied = await migrate(db.dataSource, config.mode === 'production');
-      process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'Schema is up to date.\n');
+      process.stdout.write(
+        applied.length ? `Applied: ${applied.join(', ')}\n` : 'Schema is up to date.\n',
+      );
     } finally {
       await db.close();
     }

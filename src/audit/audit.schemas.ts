@@ -7,7 +7,10 @@ export const AuditEntryView = z.object({
   actor: z.object({
     subject: z.string().describe('OAuth subject of the person who made the change.'),
     email: z.string().nullable(),
-    clientId: z.string().nullable().describe('OAuth client (agent or app) the change came through.'),
+    clientId: z
+      .string()
+      .nullable()
+      .describe('OAuth client (agent or app) the change came through.'),
   }),
   via: z.enum(['rest', 'mcp', 'cli']).describe('Interface the change was made through.'),
   action: z.string().describe('What happened, such as rule.created or site.key.rotated.'),

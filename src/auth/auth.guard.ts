@@ -17,7 +17,12 @@ export class AuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) {
+    if (
+      this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
+        context.getHandler(),
+        context.getClass(),
+      ])
+    ) {
       return true;
     }
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
@@ -30,7 +35,10 @@ export class AuthGuard implements CanActivate {
     }
     const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim());
     if (!match) {
-      throw new UnauthenticatedError('The Authorization header must have the form "Bearer <token>".', true);
+      throw new UnauthenticatedError(
+        'The Authorization header must have the form "Bearer <token>".',
+        true,
+      );
     }
     req.actor = await this.verifier.verify(match[1], req.path.startsWith('/mcp') ? 'mcp' : 'rest');
     return true;

@@ -59,7 +59,8 @@ export class TokenVerifier {
   /** The issuer's JWKS, located once (explicit URL or RFC 8414 / OIDC discovery) and cached. */
   private jwks(): Promise<JWTVerifyGetKey> {
     this.keys ??= this.locateJwks().then(
-      (url) => createRemoteJWKSet(new URL(url), { timeoutDuration: 5_000, cooldownDuration: 30_000 }),
+      (url) =>
+        createRemoteJWKSet(new URL(url), { timeoutDuration: 5_000, cooldownDuration: 30_000 }),
       (error: unknown) => {
         this.keys = undefined;
         throw error;
@@ -93,12 +94,14 @@ export class TokenVerifier {
 }
 
 function describeFailure(error: unknown): string {
-  if (error instanceof errors.JWTExpired) return 'The access token has expired; refresh it or sign in again.';
+  if (error instanceof errors.JWTExpired)
+    return 'The access token has expired; refresh it or sign in again.';
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'aud') {
       return 'The access token was issued for another audience; request a token for this server (resource indicator).';
     }
-    if (error.claim === 'iss') return 'The access token was issued by an issuer this server does not trust.';
+    if (error.claim === 'iss')
+      return 'The access token was issued by an issuer this server does not trust.';
     return `The access token's ${error.claim} claim is missing or invalid.`;
   }
   if (error instanceof errors.JOSEAlgNotAllowed) {

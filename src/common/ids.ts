@@ -7,15 +7,22 @@ import { InvalidIdError } from './errors';
  */
 const KINDS = {
   team: { prefix: 'team', listedBy: 'Call list-teams (GET /v1/teams) to get valid team IDs.' },
-  site: { prefix: 'site', listedBy: 'Call list-sites (GET /v1/teams/{teamId}/sites) to get valid site IDs.' },
-  rule: { prefix: 'rule', listedBy: 'Call list-rules (GET /v1/sites/{siteId}/rules) to get valid rule IDs.' },
+  site: {
+    prefix: 'site',
+    listedBy: 'Call list-sites (GET /v1/teams/{teamId}/sites) to get valid site IDs.',
+  },
+  rule: {
+    prefix: 'rule',
+    listedBy: 'Call list-rules (GET /v1/sites/{siteId}/rules) to get valid rule IDs.',
+  },
   member: {
     prefix: 'member',
     listedBy: 'Call GET /v1/teams/{teamId}/members to get valid member IDs.',
   },
   audit: {
     prefix: 'audit',
-    listedBy: 'Call list-audit-entries (GET /v1/teams/{teamId}/audit) to get valid audit entry IDs.',
+    listedBy:
+      'Call list-audit-entries (GET /v1/teams/{teamId}/audit) to get valid audit entry IDs.',
   },
 } as const;
 

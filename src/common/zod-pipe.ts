@@ -11,7 +11,9 @@ import { toFieldErrors } from './validation';
 export const ZodPipe = createZodValidationPipe({
   createValidationException: (error) =>
     new ValidationError(
-      error instanceof z.ZodError ? toFieldErrors(error) : [{ field: 'body', message: String(error) }],
+      error instanceof z.ZodError
+        ? toFieldErrors(error)
+        : [{ field: 'body', message: String(error) }],
     ),
 });
 

@@ -33,10 +33,16 @@ const EnvSchema = z.object({
     .min(0, 'expected an integer from 0 to 65535, such as 3000')
     .max(65535, 'expected an integer from 0 to 65535, such as 3000')
     .default(3000),
-  HOST: z.string().trim().min(1, 'expected an interface address such as 127.0.0.1 or 0.0.0.0').default('127.0.0.1'),
+  HOST: z
+    .string()
+    .trim()
+    .min(1, 'expected an interface address such as 127.0.0.1 or 0.0.0.0')
+    .default('127.0.0.1'),
   BASE_URL: optional(url(['http:', 'https:'], 'https://bulwark.example.com')),
   DATA_DIR: z.string().trim().min(1, 'expected a directory path such as ./data').default('./data'),
-  DATABASE_URL: optional(url(['postgres:', 'postgresql:'], 'postgres://user:pass@host:5432/bulwark')),
+  DATABASE_URL: optional(
+    url(['postgres:', 'postgresql:'], 'postgres://user:pass@host:5432/bulwark'),
+  ),
   CLICKHOUSE_URL: optional(url(['http:', 'https:'], 'http://default:@127.0.0.1:8123/bulwark')),
   OAUTH_ISSUER: optional(url(['http:', 'https:'], 'https://your-tenant.authkit.app')),
   OAUTH_JWKS_URL: optional(url(['http:', 'https:'], 'https://your-tenant.authkit.app/oauth2/jwks')),
@@ -44,7 +50,10 @@ const EnvSchema = z.object({
     z
       .string()
       .trim()
-      .min(1, 'expected one or more audiences separated by commas, such as https://bulwark.example.com/mcp'),
+      .min(
+        1,
+        'expected one or more audiences separated by commas, such as https://bulwark.example.com/mcp',
+      ),
   ),
   REDIS_URL: optional(url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379')),
   LOG_LEVEL: z
@@ -55,7 +64,8 @@ const EnvSchema = z.object({
       .string()
       .trim()
       .refine((v) => Buffer.from(v, 'base64').length === 32, {
-        message: 'expected 32 random bytes in base64, for example the output of `openssl rand -base64 32`',
+        message:
+          'expected 32 random bytes in base64, for example the output of `openssl rand -base64 32`',
       }),
   ),
 });
@@ -108,7 +118,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const baseUrl = (e.BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   const problems: string[] = [];
   if (new URL(baseUrl).pathname !== '/' || new URL(baseUrl).search) {
-    problems.push(`BASE_URL: expected an origin without a path, such as https://bulwark.example.com (got ${JSON.stringify(e.BASE_URL)})`);
+    problems.push(
+      `BASE_URL: expected an origin without a path, such as https://bulwark.example.com (got ${JSON.stringify(e.BASE_URL)})`,
+    );
   }
   if (e.DATABASE_URL && !e.ENCRYPTION_KEY) {
     problems.push(
@@ -133,7 +145,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       external: e.OAUTH_ISSUER !== undefined,
       jwksUrl: e.OAUTH_JWKS_URL,
       audiences: e.OAUTH_AUDIENCE
-        ? e.OAUTH_AUDIENCE.split(',').map((a) => a.trim()).filter(Boolean)
+        ? e.OAUTH_AUDIENCE.split(',')
+            .map((a) => a.trim())
+            .filter(Boolean)
         : [`${baseUrl}/mcp`, `${baseUrl}/v1`],
     },
   };

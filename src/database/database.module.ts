@@ -14,7 +14,11 @@ const DATABASE_HANDLE = Symbol('DATABASE_HANDLE');
       provide: DATABASE_HANDLE,
       inject: [APP_CONFIG, APP_OPTIONS],
       useFactory: (config: AppConfig, options: AppOptions) =>
-        openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, embedded: options.embedded }),
+        openDatabase({
+          databaseUrl: config.databaseUrl,
+          dataDir: config.dataDir,
+          embedded: options.embedded,
+        }),
     },
     {
       provide: DataSource,

@@ -26,7 +26,8 @@ export interface DatabaseHandle {
  */
 export async function openDatabase(opts: {
   databaseUrl?: string;
-  dataDir: string | 'memory://';
+  /** Directory for PGlite's files, or `memory://`. */
+  dataDir: string;
   runMigrations?: boolean;
   /** An embedded database already being opened (start-up overlaps it with loading code). */
   embedded?: Promise<EmbeddedPostgres>;

@@ -38,7 +38,8 @@ export class EmbeddedPostgres {
       workerData: { location, maxConnections: 4 },
     });
     return new Promise((resolve, reject) => {
-      const onExit = (code: number) => reject(new Error(`PGlite worker exited with code ${code} while starting`));
+      const onExit = (code: number) =>
+        reject(new Error(`PGlite worker exited with code ${code} while starting`));
       worker.once('error', reject);
       worker.once('exit', onExit);
       worker.once('message', (message: WorkerMessage) => {
@@ -47,7 +48,11 @@ export class EmbeddedPostgres {
           resolve(new EmbeddedPostgres(worker, `postgres://postgres@${message.address}/postgres`));
         } else {
           void worker.terminate();
-          reject(new Error(`PGlite could not open ${location}: ${'message' in message ? message.message : ''}`));
+          reject(
+            new Error(
+              `PGlite could not open ${location}: ${'message' in message ? message.message : ''}`,
+            ),
+          );
         }
       });
     });

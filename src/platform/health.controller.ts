@@ -23,7 +23,9 @@ export class HealthController {
           await this.dataSource.query('SELECT 1');
           return indicator.up();
         } catch (error) {
-          return indicator.down({ message: error instanceof Error ? error.message : String(error) });
+          return indicator.down({
+            message: error instanceof Error ? error.message : String(error),
+          });
         }
       },
     ]);

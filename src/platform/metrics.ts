@@ -34,7 +34,9 @@ export class MetricsMiddleware implements NestMiddleware {
   use(req: Request, res: Response, next: NextFunction): void {
     const end = this.metrics.httpDuration.startTimer();
     res.on('finish', () => {
-      const route = req.route ? `${req.baseUrl}${String((req.route as { path: string }).path)}` : 'unmatched';
+      const route = req.route
+        ? `${req.baseUrl}${String((req.route as { path: string }).path)}`
+        : 'unmatched';
       end({ method: req.method, route });
       this.metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
     });

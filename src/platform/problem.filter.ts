@@ -1,6 +1,18 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Inject, Logger } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  Inject,
+  Logger,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { DomainError, InsufficientScopeError, UnauthenticatedError, ValidationError } from '../common/errors';
+import {
+  DomainError,
+  InsufficientScopeError,
+  UnauthenticatedError,
+  ValidationError,
+} from '../common/errors';
 import { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 
@@ -57,31 +69,58 @@ export class ProblemFilter implements ExceptionFilter {
     }
     const status = httpStatus(exception);
     if (status === 404 && exception instanceof HttpException) {
-      return problem(404, 'route_not_found', 'Not found', `No route ${req.method} ${req.path}. The API is described at /docs.`);
+      return problem(
+        404,
+        'route_not_found',
+        'Not found',
+        `No route ${req.method} ${req.path}. The API is described at /docs.`,
+      );
     }
     if (status === 413) {
-      return problem(413, 'payload_too_large', 'Payload too large', 'The request body exceeds the size limit of 100 kB; send a smaller body.');
+      return problem(
+        413,
+        'payload_too_large',
+        'Payload too large',
+        'The request body exceeds the size limit of 100 kB; send a smaller body.',
+      );
     }
     if (status === 400 && bodyParserType(exception) === 'entity.parse.failed') {
-      return problem(400, 'malformed_json', 'Malformed JSON', 'The request body is not valid JSON; send a JSON object with Content-Type: application/json.');
+      return problem(
+        400,
+        'malformed_json',
+        'Malformed JSON',
+        'The request body is not valid JSON; send a JSON object with Content-Type: application/json.',
+      );
     }
     if (status === 503 && exception instanceof HttpException) {
       return {
-        ...problem(503, 'unavailable', 'Service unavailable', 'A dependency is unavailable; retry shortly.'),
+        ...problem(
+          503,
+          'unavailable',
+          'Service unavailable',
+          'A dependency is unavailable; retry shortly.',
+        ),
         checks: exception.getResponse(),
       };
     }
     if (status !== undefined && status < 500 && exception instanceof Error) {
       return problem(status, 'bad_request', 'Bad request', exception.message);
     }
-    return problem(500, 'internal', 'Internal error', 'Something went wrong on our side. Retry later; if it persists, report the requestId to your Bulwark operator.');
+    return problem(
+      500,
+      'internal',
+      'Internal error',
+      'Something went wrong on our side. Retry later; if it persists, report the requestId to your Bulwark operator.',
+    );
   }
 
   private challenge(exception: unknown, req: Request): string | undefined {
     const resource = req.path.startsWith('/mcp') ? '/mcp' : '/v1';
     const metadata = `resource_metadata="${this.config.baseUrl}/.well-known/oauth-protected-resource${resource}"`;
     if (exception instanceof UnauthenticatedError) {
-      return exception.invalidToken ? `Bearer error="invalid_token", ${metadata}` : `Bearer ${metadata}`;
+      return exception.invalidToken
+        ? `Bearer error="invalid_token", ${metadata}`
+        : `Bearer ${metadata}`;
     }
     if (exception instanceof InsufficientScopeError) {
       return `Bearer error="insufficient_scope", scope="${exception.scope}", ${metadata}`;

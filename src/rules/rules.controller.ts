@@ -44,7 +44,11 @@ export class RulesController {
 
   @Patch('rules/:ruleId')
   @ZodResponse({ type: RuleDto })
-  update(@CurrentActor() actor: Actor, @Param('ruleId') ruleId: string, @Body() body: UpdateRuleDto) {
+  update(
+    @CurrentActor() actor: Actor,
+    @Param('ruleId') ruleId: string,
+    @Body() body: UpdateRuleDto,
+  ) {
     return this.rules.update(actor, parseRuleId(ruleId), body);
   }
 

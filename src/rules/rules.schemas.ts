@@ -33,22 +33,31 @@ const PositiveInt = (max: number, what: string) =>
 
 const Characteristic = z
   .string()
-  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be "ip" or a characteristic name of 1 to 64 letters, digits, _ . or -')
+  .regex(
+    /^[A-Za-z0-9_.-]{1,64}$/,
+    'must be "ip" or a characteristic name of 1 to 64 letters, digits, _ . or -',
+  )
   .default('ip')
-  .describe('What requests are counted by: "ip" (default) or the name of a characteristic the app sends with each decide call, such as userId.');
+  .describe(
+    'What requests are counted by: "ip" (default) or the name of a characteristic the app sends with each decide call, such as userId.',
+  );
 
 const PathPrefixes = z
   .array(z.string().startsWith('/', 'must start with /').max(512))
   .max(50)
   .optional()
-  .describe('Only requests whose path starts with one of these prefixes count; all paths when omitted.');
+  .describe(
+    'Only requests whose path starts with one of these prefixes count; all paths when omitted.',
+  );
 
 export const ShieldConfig = z.strictObject({
   detect: z
     .array(z.enum(SHIELD_ATTACKS))
     .min(1)
     .default([...SHIELD_ATTACKS])
-    .describe(`Attack classes to detect in path, query and headers: ${SHIELD_ATTACKS.join(', ')}. All when omitted.`),
+    .describe(
+      `Attack classes to detect in path, query and headers: ${SHIELD_ATTACKS.join(', ')}. All when omitted.`,
+    ),
 });
 
 const FixedWindow = z.strictObject({
@@ -73,9 +82,13 @@ const TokenBucket = z.strictObject({
   characteristic: Characteristic,
   paths: PathPrefixes,
 });
-export const RateLimitConfig = z.discriminatedUnion('algorithm', [FixedWindow, SlidingWindow, TokenBucket], {
-  error: () => 'algorithm must be one of "fixed_window", "sliding_window", "token_bucket"',
-});
+export const RateLimitConfig = z.discriminatedUnion(
+  'algorithm',
+  [FixedWindow, SlidingWindow, TokenBucket],
+  {
+    error: () => 'algorithm must be one of "fixed_window", "sliding_window", "token_bucket"',
+  },
+);
 
 export const BotConfig = z
   .strictObject({
@@ -86,8 +99,13 @@ export const BotConfig = z
     allow: z
       .array(z.enum(BOT_CATEGORIES))
       .default([])
-      .describe('Categories always allowed, even when listed in deny (for example verified search_engine crawlers).'),
-    denyEmptyUserAgent: z.boolean().default(true).describe('Deny requests with no User-Agent header.'),
+      .describe(
+        'Categories always allowed, even when listed in deny (for example verified search_engine crawlers).',
+      ),
+    denyEmptyUserAgent: z
+      .boolean()
+      .default(true)
+      .describe('Deny requests with no User-Agent header.'),
   })
   .refine((c) => c.deny.length > 0 || c.denyEmptyUserAgent, {
     message: 'deny at least one category or set denyEmptyUserAgent, or the rule does nothing',
@@ -103,29 +121,48 @@ const Cidr = z.string().refine(
     const n = Number(bits);
     return /^\d{1,3}$/.test(bits) && n <= (family === 4 ? 32 : 128);
   },
-  { message: 'must be an IPv4 or IPv6 address or CIDR range, such as 203.0.113.0/24 or 2001:db8::/32' },
+  {
+    message:
+      'must be an IPv4 or IPv6 address or CIDR range, such as 203.0.113.0/24 or 2001:db8::/32',
+  },
 );
 
 export const FilterConfig = z.strictObject({
   action: z
     .enum(['deny', 'allow'])
-    .describe('deny: deny matching requests. allow: deny every request that does NOT match (an allow-list).'),
+    .describe(
+      'deny: deny matching requests. allow: deny every request that does NOT match (an allow-list).',
+    ),
   match: z
     .strictObject({
       ips: z.array(Cidr).max(1000).optional().describe('IP addresses or CIDR ranges.'),
       countries: z
-        .array(z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code in capitals, such as DE'))
+        .array(
+          z
+            .string()
+            .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code in capitals, such as DE'),
+        )
         .max(250)
         .optional(),
-      asns: z.array(z.number().int().min(1).max(4_294_967_295)).max(1000).optional().describe('Autonomous system numbers.'),
+      asns: z
+        .array(z.number().int().min(1).max(4_294_967_295))
+        .max(1000)
+        .optional()
+        .describe('Autonomous system numbers.'),
       networkTypes: z.array(z.enum(NETWORK_TYPES)).optional(),
-      pathPrefixes: z.array(z.string().startsWith('/', 'must start with /').max(512)).max(100).optional(),
+      pathPrefixes: z
+        .array(z.string().startsWith('/', 'must start with /').max(512))
+        .max(100)
+        .optional(),
       methods: z.array(z.enum(HTTP_METHODS)).optional(),
     })
     .refine((m) => Object.values(m).some((v) => Array.isArray(v) && v.length > 0), {
-      message: 'give at least one non-empty condition: ips, countries, asns, networkTypes, pathPrefixes or methods',
+      message:
+        'give at least one non-empty condition: ips, countries, asns, networkTypes, pathPrefixes or methods',
     })
-    .describe('A request matches when it meets every condition given; within a list, any entry matches.'),
+    .describe(
+      'A request matches when it meets every condition given; within a list, any entry matches.',
+    ),
 });
 
 export const EmailConfig = z.strictObject({
@@ -159,7 +196,13 @@ const withType = <T extends RuleType>(type: T) =>
 
 export const CreateRuleInput = z.discriminatedUnion(
   'type',
-  [withType('shield'), withType('rate_limit'), withType('bot'), withType('filter'), withType('email')],
+  [
+    withType('shield'),
+    withType('rate_limit'),
+    withType('bot'),
+    withType('filter'),
+    withType('email'),
+  ],
   { error: () => `type must be one of ${RULE_TYPES.map((t) => `"${t}"`).join(', ')}` },
 );
 export type CreateRuleInput = z.infer<typeof CreateRuleInput>;
@@ -183,7 +226,9 @@ export const RuleView = z.object({
   siteId: z.string(),
   name: z.string(),
   type: z.enum(RULE_TYPES),
-  mode: z.enum(RULE_MODES).describe('DRY_RUN: evaluated and recorded, never enforced. LIVE: enforced.'),
+  mode: z
+    .enum(RULE_MODES)
+    .describe('DRY_RUN: evaluated and recorded, never enforced. LIVE: enforced.'),
   config: z.record(z.string(), z.unknown()),
   createdBy: z.string().describe('OAuth subject of who created the rule.'),
   updatedBy: z.string().describe('OAuth subject of who last changed the rule.'),

@@ -81,7 +81,7 @@ export class RulesService {
           input.config,
           'config',
           `The rule is of type ${rule.type}; its type cannot change (create a new rule instead).`,
-        ) as object;
+        );
       }
       return this.change(tx, actor, site.teamId, rule, changes, 'rule.updated');
     });

@@ -30,7 +30,11 @@ export class SitesController {
 
   @Post('teams/:teamId/sites')
   @ZodResponse({ status: 201, type: CreatedSiteDto })
-  create(@CurrentActor() actor: Actor, @Param('teamId') teamId: string, @Body() body: CreateSiteDto) {
+  create(
+    @CurrentActor() actor: Actor,
+    @Param('teamId') teamId: string,
+    @Body() body: CreateSiteDto,
+  ) {
     return this.sites.create(actor, parseTeamId(teamId), body);
   }
 
@@ -48,7 +52,11 @@ export class SitesController {
 
   @Patch('sites/:siteId')
   @ZodResponse({ type: SiteDto })
-  update(@CurrentActor() actor: Actor, @Param('siteId') siteId: string, @Body() body: UpdateSiteDto) {
+  update(
+    @CurrentActor() actor: Actor,
+    @Param('siteId') siteId: string,
+    @Body() body: UpdateSiteDto,
+  ) {
     return this.sites.update(actor, parseSiteId(siteId), body);
   }
 

@@ -47,7 +47,9 @@ export const SiteKeyView = z.object({
   siteId: z.string(),
   key: z
     .string()
-    .describe('The site key (bwk_...): a secret. The protected app sends it as "Authorization: Bearer <key>" to POST /v1/decide.'),
+    .describe(
+      'The site key (bwk_...): a secret. The protected app sends it as "Authorization: Bearer <key>" to POST /v1/decide.',
+    ),
   keyRotatedAt: z.string(),
 });
 export type SiteKeyView = z.infer<typeof SiteKeyView>;

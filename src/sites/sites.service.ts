@@ -8,7 +8,13 @@ import { newId, SiteId, TeamId } from '../common/ids';
 import { decodeCursor, Page, PageQuery, toPage } from '../common/pagination';
 import { generateSiteKey, hashSiteKey, SiteKeyCipher } from './site-keys';
 import { SiteEntity } from './site.entity';
-import { CreatedSiteView, CreateSiteInput, SiteKeyView, SiteView, UpdateSiteInput } from './sites.schemas';
+import {
+  CreatedSiteView,
+  CreateSiteInput,
+  SiteKeyView,
+  SiteView,
+  UpdateSiteInput,
+} from './sites.schemas';
 
 @Injectable()
 export class SitesService {

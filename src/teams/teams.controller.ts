@@ -52,7 +52,11 @@ export class TeamsController {
 
   @Patch(':teamId')
   @ZodResponse({ type: TeamDto })
-  rename(@CurrentActor() actor: Actor, @Param('teamId') teamId: string, @Body() body: RenameTeamDto) {
+  rename(
+    @CurrentActor() actor: Actor,
+    @Param('teamId') teamId: string,
+    @Body() body: RenameTeamDto,
+  ) {
     return this.teams.rename(actor, parseTeamId(teamId), body);
   }
 
@@ -64,13 +68,21 @@ export class TeamsController {
 
   @Get(':teamId/members')
   @ZodResponse({ type: MemberPageDto })
-  listMembers(@CurrentActor() actor: Actor, @Param('teamId') teamId: string, @Query() page: PageQueryDto) {
+  listMembers(
+    @CurrentActor() actor: Actor,
+    @Param('teamId') teamId: string,
+    @Query() page: PageQueryDto,
+  ) {
     return this.teams.listMembers(actor, parseTeamId(teamId), page);
   }
 
   @Post(':teamId/members')
   @ZodResponse({ status: 201, type: MemberDto })
-  addMember(@CurrentActor() actor: Actor, @Param('teamId') teamId: string, @Body() body: AddMemberDto) {
+  addMember(
+    @CurrentActor() actor: Actor,
+    @Param('teamId') teamId: string,
+    @Body() body: AddMemberDto,
+  ) {
     return this.teams.addMember(actor, parseTeamId(teamId), body);
   }
 

@@ -50,7 +50,10 @@ export const TeamView = z.object({
   id: z.string().describe('Team id (team_...).'),
   name: z.string(),
   plan: z.enum(Object.keys(PLANS) as [keyof typeof PLANS]),
-  monthlyRequestQuota: z.number().int().describe('Decisions per calendar month included in the plan.'),
+  monthlyRequestQuota: z
+    .number()
+    .int()
+    .describe('Decisions per calendar month included in the plan.'),
   role: Role.describe('Your role in this team.'),
   createdAt: z.string(),
 });
@@ -63,7 +66,9 @@ export const MemberView = z.object({
   subject: z.string().nullable().describe('OAuth subject; null until an invited person signs in.'),
   email: z.string().nullable(),
   role: Role,
-  pending: z.boolean().describe('True while an e-mail invitation has not been claimed by a sign-in.'),
+  pending: z
+    .boolean()
+    .describe('True while an e-mail invitation has not been claimed by a sign-in.'),
   createdAt: z.string(),
 });
 export type MemberView = z.infer<typeof MemberView>;

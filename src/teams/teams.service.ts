@@ -121,7 +121,12 @@ export class TeamsService {
 
   async addMember(actor: Actor, teamId: TeamId, input: AddMemberInput): Promise<MemberView> {
     return this.dataSource.transaction(async (tx) => {
-      const { membership: mine } = await this.access.requireTeam(actor, teamId, 'members:manage', tx);
+      const { membership: mine } = await this.access.requireTeam(
+        actor,
+        teamId,
+        'members:manage',
+        tx,
+      );
       if (input.role === 'owner') requireOwner(mine, 'add an owner');
       const existing = await tx.findOne(MembershipEntity, {
         where: input.subject ? { teamId, subject: input.subject } : { teamId, email: input.email },
@@ -159,10 +164,16 @@ export class TeamsService {
     input: ChangeRoleInput,
   ): Promise<MemberView> {
     return this.dataSource.transaction(async (tx) => {
-      const { membership: mine } = await this.access.requireTeam(actor, teamId, 'members:manage', tx);
+      const { membership: mine } = await this.access.requireTeam(
+        actor,
+        teamId,
+        'members:manage',
+        tx,
+      );
       const target = await this.lockMember(tx, teamId, memberId);
       if (target.role === input.role) return toMemberView(target);
-      if (target.role === 'owner' || input.role === 'owner') requireOwner(mine, 'grant or revoke the owner role');
+      if (target.role === 'owner' || input.role === 'owner')
+        requireOwner(mine, 'grant or revoke the owner role');
       if (target.role === 'owner') await this.keepAnOwner(tx, teamId, 'demote');
       const before = toMemberView(target);
       await tx.update(MembershipEntity, { id: memberId }, { role: input.role });

@@ -30,7 +30,9 @@ export class InitialSchema1764028800000 implements MigrationInterface {
       `CREATE UNIQUE INDEX memberships_team_email ON memberships (team_id, email) WHERE email IS NOT NULL`,
     );
     await q.query(`CREATE INDEX memberships_subject ON memberships (subject)`);
-    await q.query(`CREATE INDEX memberships_pending_email ON memberships (email) WHERE subject IS NULL`);
+    await q.query(
+      `CREATE INDEX memberships_pending_email ON memberships (email) WHERE subject IS NULL`,
+    );
     await q.query(`
       CREATE TABLE sites (
         id text PRIMARY KEY,

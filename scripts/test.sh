@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every check and test tier. Sets up what the tests need itself: PostgreSQL must answer on
+# 127.0.0.1:5432 (started here if the machine has it installed but stopped).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ensure_postgres() {
+  if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then return; fi
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    echo "Starting PostgreSQL..."
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && return; sleep 1; done
+  fi
+  echo "PostgreSQL is not reachable on 127.0.0.1:5432 (set TEST_POSTGRES_URL to use another server)." >&2
+  exit 1
+}
+
+[ -n "${TEST_POSTGRES_URL:-}" ] || ensure_postgres
+
+echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
+echo "== lint"; npx eslint . --max-warnings 0
+echo "== format"; npx prettier --check . --log-level warn
+echo "== tests"; npx jest --maxWorkers=2 "$@"

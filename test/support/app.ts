@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { INestApplication } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { loadConfig } from '../../src/config/config';
+import { createApp } from '../../src/main';
+import { TestIssuer } from './issuer';
+import { createTestDatabase, TestDatabase } from './postgres';
+
+export type DbKind = 'pglite' | 'postgres';
+export const DB_KINDS: DbKind[] = ['pglite', 'postgres'];
+
+/** Public origin the test apps believe they have; tokens are minted for its resources. */
+export const BASE_URL = 'http://bulwark.test';
+export const REST_AUDIENCE = `${BASE_URL}/v1`;
+
+export interface TestApp {
+  app: INestApplication;
+  url: string;
+  issuer: TestIssuer;
+  dataSource: DataSource;
+  close(): Promise<void>;
+}
+
+/** The whole application on an ephemeral port, on embedded PGlite or a fresh PostgreSQL database. */
+export async function startApp(db: DbKind, env: Record<string, string> = {}): Promise<TestApp> {
+  const issuer = await TestIssuer.start();
+  let database: TestDatabase | undefined;
+  if (db === 'postgres') database = await createTestDatabase();
+  const config = loadConfig({
+    PORT: '0',
+    BASE_URL,
+    DATA_DIR: 'memory://',
+    OAUTH_ISSUER: issuer.url,
+    LOG_LEVEL: 'silent',
+    ...(database
+      ? { DATABASE_URL: database.url, ENCRYPTION_KEY: randomBytes(32).toString('base64') }
+      : {}),
+    ...env,
+  });
+  const app = await createApp(config);
+  await app.listen(0, '127.0.0.1');
+  const server = app.getHttpServer() as Server;
+  return {
+    app,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    issuer,
+    dataSource: app.get(DataSource),
+    async close() {
+      await app.close();
+      await issuer.stop();
+      await database?.drop();
+    },
+  };
+}
+
+/** Row counts of every table, to prove a failed request changed nothing. */
+export async function rowCounts(dataSource: DataSource): Promise<Record<string, number>> {
+  const [row] = await dataSource.query<Record<string, number>[]>(
+    `SELECT (SELECT count(*) FROM teams)::int AS teams,
+            (SELECT count(*) FROM memberships)::int AS memberships,
+            (SELECT count(*) FROM sites)::int AS sites,
+            (SELECT count(*) FROM rules)::int AS rules,
+            (SELECT count(*) FROM audit_entries)::int AS audit`,
+  );
+  return row;
+}
