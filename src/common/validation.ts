@@ -6,10 +6,10 @@ import { FieldError, ValidationError } from './errors';
  * trip. Unknown keys are reported one per key, because strict schemas reject them and the
  * caller must learn each name to remove.
  */
-export function toFieldErrors(error: z.ZodError, root = 'body'): FieldError[] {
+export function toFieldErrors(error: z.ZodError, prefix?: string): FieldError[] {
   const out: FieldError[] = [];
   for (const issue of error.issues) {
-    const base = issue.path.map(String).join('.');
+    const base = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         out.push({
@@ -19,7 +19,7 @@ export function toFieldErrors(error: z.ZodError, root = 'body'): FieldError[] {
       }
       continue;
     }
-    out.push({ field: base || root, message: describeIssue(issue) });
+    out.push({ field: base || 'body', message: describeIssue(issue) });
   }
   return out;
 }
@@ -28,26 +28,24 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_value':
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'invalid_union':
-      if ('discriminator' in issue && issue.discriminator) {
-        return issue.message;
-      }
-      return issue.message;
     default:
       return issue.message.replace(/^Invalid input: /, '');
   }
 }
 
-/** Parses `input` with `schema`, throwing a ValidationError that lists every bad field. */
+/**
+ * Parses `input` with `schema`, throwing a ValidationError that lists every bad field; `prefix`
+ * names where `input` sits in the caller's request (such as `config`).
+ */
 export function parseInput<S extends z.ZodType>(
   schema: S,
   input: unknown,
-  root = 'body',
+  prefix?: string,
   hint?: string,
 ): z.output<S> {
   const result = schema.safeParse(input);
   if (!result.success) {
-    throw new ValidationError(toFieldErrors(result.error, root), hint);
+    throw new ValidationError(toFieldErrors(result.error, prefix), hint);
   }
   return result.data;
 }

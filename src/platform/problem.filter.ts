@@ -84,7 +84,11 @@ export class ProblemFilter implements ExceptionFilter {
         'The request body exceeds the size limit of 100 kB; send a smaller body.',
       );
     }
-    if (status === 400 && bodyParserType(exception) === 'entity.parse.failed') {
+    // Our code throws only DomainErrors; Nest itself answers 400 only for a body it cannot parse.
+    if (
+      status === 400 &&
+      (exception instanceof HttpException || bodyParserType(exception) === 'entity.parse.failed')
+    ) {
       return problem(
         400,
         'malformed_json',

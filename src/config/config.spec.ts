@@ -1,0 +1,57 @@
+import { ConfigError, loadConfig } from './config';
+
+describe(loadConfig.name, () => {
+  it('runs embedded with defaults when nothing is set', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      mode: 'embedded',
+      baseUrl: 'http://localhost:3000',
+      logLevel: 'info',
+    });
+    expect(config.oauth.audiences).toEqual([
+      'http://localhost:3000/mcp',
+      'http://localhost:3000/v1',
+    ]);
+  });
+
+  it('switches to production on DATABASE_URL and requires an encryption key there', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://db/bulwark' })).toThrow(
+      /ENCRYPTION_KEY: required when DATABASE_URL/,
+    );
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://db/bulwark',
+      ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+    });
+    expect(config.mode).toBe('production');
+  });
+
+  it.each([
+    ['PORT', 'abc', /PORT: expected an integer from 0 to 65535/],
+    ['PORT', '70000', /PORT: expected an integer from 0 to 65535/],
+    ['BASE_URL', 'bulwark.example.com', /BASE_URL: expected a http: or https: URL/],
+    ['BASE_URL', 'https://example.com/bulwark', /BASE_URL: expected an origin without a path/],
+    ['DATABASE_URL', 'mysql://x', /DATABASE_URL: expected a postgres: or postgresql: URL/],
+    [
+      'LOG_LEVEL',
+      'loud',
+      /LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent/,
+    ],
+    ['REDIS_URL', 'http://x', /REDIS_URL: expected a redis: or rediss: URL/],
+    ['ENCRYPTION_KEY', 'short', /ENCRYPTION_KEY: expected 32 random bytes in base64/],
+  ])('names %s and the expected form when it is %j', (name, value, message) => {
+    let error: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).toContain(JSON.stringify(value));
+  });
+
+  it('reports every bad variable at once', () => {
+    expect(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' })).toThrow(/PORT[\s\S]*LOG_LEVEL/);
+  });
+});
