@@ -17,7 +17,13 @@ ensure_postgres() {
 
 [ -n "${TEST_POSTGRES_URL:-}" ] || ensure_postgres
 
+echo "== build"; node scripts/build-if-stale.mjs   # the CLI tests run the built bin, as users do
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
 echo "== lint"; npx eslint . --max-warnings 0
 echo "== format"; npx prettier --check . --log-level warn
-echo "== tests"; npx jest --maxWorkers=2 "$@"
+echo "== tests"
+mkdir -p .tmp
+status=0
+npx jest --maxWorkers=2 --json --outputFile=.tmp/jest-results.json "$@" || status=$?
+node -e 'const r = require("./.tmp/jest-results.json"); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed`)' || true
+exit "$status"

@@ -8,12 +8,13 @@ describe('TypeIDs', () => {
     expect(parseSiteId(id)).toBe(id);
   });
 
-  it.each([
+  const cases: [string, (raw: unknown) => string, () => unknown, string, string][] = [
     ['a team id given as a site id', parseSiteId, () => newId('team'), 'site', 'list-sites'],
     ['garbage', parseTeamId, () => 'hello', 'team', 'list-teams'],
     ['a bad suffix', parseRuleId, () => 'rule_zzzzzzzzzzzzzzzzzzzzzzzzzz', 'rule', 'list-rules'],
     ['a number', parseTeamId, () => 42, 'team', 'list-teams'],
-  ] as const)(
+  ];
+  it.each(cases)(
     'rejects %s, naming the prefix and where valid ids come from',
     (_, parse, raw, prefix, tool) => {
       let error: unknown;
