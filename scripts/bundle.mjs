@@ -37,3 +37,5 @@ await build({
   logLevel: 'error',
 });
 copyFileSync('src/database/pglite.worker.js', 'dist/bundle/pglite.worker.js');
+// Read at start-up from beside the code that loads it.
+copyFileSync('src/mcp/instructions.md', 'dist/bundle/instructions.md');

@@ -4,6 +4,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditController } from './audit/audit.controller';
 import { AuditService } from './audit/audit.service';
+import { AuditTools } from './audit/audit.tools';
 import { AccessService } from './auth/access.service';
 import { AuthGuard } from './auth/auth.guard';
 import { TokenVerifier } from './auth/token-verifier';
@@ -12,17 +13,21 @@ import { ZodPipe } from './common/zod-pipe';
 import { AppConfig } from './config/config';
 import { AppConfigModule, AppOptions } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { McpModule } from './mcp/mcp.module';
 import { HealthController } from './platform/health.controller';
 import { loggerParams } from './platform/logging';
 import { Metrics, MetricsController, MetricsMiddleware } from './platform/metrics';
 import { ProblemFilter } from './platform/problem.filter';
 import { RulesController } from './rules/rules.controller';
 import { RulesService } from './rules/rules.service';
+import { RulesTools } from './rules/rules.tools';
 import { SiteKeyCipher } from './sites/site-keys';
 import { SitesController } from './sites/sites.controller';
 import { SitesService } from './sites/sites.service';
+import { SitesTools } from './sites/sites.tools';
 import { TeamsController } from './teams/teams.controller';
 import { TeamsService } from './teams/teams.service';
+import { TeamsTools } from './teams/teams.tools';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -34,6 +39,7 @@ export class AppModule implements NestModule {
         LoggerModule.forRoot(loggerParams(config)),
         DatabaseModule,
         TerminusModule.forRoot({ logger: false }),
+        McpModule,
       ],
       controllers: [
         HealthController,
@@ -56,6 +62,10 @@ export class AppModule implements NestModule {
         SitesService,
         SiteKeyCipher,
         RulesService,
+        TeamsTools,
+        SitesTools,
+        RulesTools,
+        AuditTools,
       ],
     };
   }

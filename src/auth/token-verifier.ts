@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createRemoteJWKSet, errors, jwtVerify, JWTPayload, JWTVerifyGetKey } from 'jose';
 import { Clock } from '../common/clock';
@@ -23,6 +24,8 @@ export const ALLOWED_ALGORITHMS = [
   'EdDSA',
 ];
 
+const VERIFIED_CACHE_SIZE = 10_000;
+
 /**
  * Verifies bearer access tokens against the configured issuer's published keys: signature with
  * an allow-listed algorithm, issuer, audience (this server's resource identifiers only, so a
@@ -32,6 +35,12 @@ export const ALLOWED_ALGORITHMS = [
 export class TokenVerifier {
   private readonly logger = new Logger(TokenVerifier.name);
   private keys?: Promise<JWTVerifyGetKey>;
+  /**
+   * Verified tokens, keyed by a SHA-256 of the token (the token itself is never kept), until
+   * they expire. An agent sends the same token with every call, and an ES256 verification
+   * costs far more than the rest of a small request. Bounded; the oldest entries go first.
+   */
+  private readonly verified = new Map<string, { actor: Omit<Actor, 'via'>; expiresAt: number }>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -39,6 +48,12 @@ export class TokenVerifier {
   ) {}
 
   async verify(token: string, via: Actor['via']): Promise<Actor> {
+    const key = createHash('sha256').update(token).digest('base64url');
+    const hit = this.verified.get(key);
+    if (hit) {
+      if (hit.expiresAt > this.clock.now().getTime()) return { ...hit.actor, via };
+      this.verified.delete(key);
+    }
     const keys = await this.jwks();
     let payload: JWTPayload;
     try {
@@ -53,7 +68,13 @@ export class TokenVerifier {
     } catch (error) {
       throw new UnauthenticatedError(describeFailure(error), true);
     }
-    return toActor(payload, via);
+    const actor = toActor(payload, via);
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) {
+      this.verified.delete(this.verified.keys().next().value!);
+    }
+    const { via: _, ...claims } = actor;
+    this.verified.set(key, { actor: claims, expiresAt: payload.exp! * 1000 });
+    return actor;
   }
 
   /** The issuer's JWKS, located once (explicit URL or RFC 8414 / OIDC discovery) and cached. */

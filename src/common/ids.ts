@@ -1,4 +1,5 @@
 import { TypeID, typeid } from 'typeid-js';
+import { z } from 'zod';
 import { InvalidIdError } from './errors';
 
 /**
@@ -61,3 +62,12 @@ export const parseMemberId = (raw: unknown, field = 'memberId'): MemberId =>
   parseId('member', raw, field);
 export const parseAuditId = (raw: unknown, field = 'auditId'): AuditId =>
   parseId('audit', raw, field);
+
+/**
+ * An id argument as a tool or request declares it. It is checked by `parse<Kind>Id` where it is
+ * used, so a malformed id gets the error that names the expected prefix and the listing call.
+ */
+export function idArgument(kind: IdKind): z.ZodString {
+  const { prefix, listedBy } = KINDS[kind];
+  return z.string().describe(`The ${kind} id (${prefix}_ followed by 26 characters). ${listedBy}`);
+}

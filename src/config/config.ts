@@ -55,6 +55,15 @@ const EnvSchema = z.object({
         'expected one or more audiences separated by commas, such as https://bulwark.example.com/mcp',
       ),
   ),
+  ALLOWED_HOSTS: optional(
+    z
+      .string()
+      .trim()
+      .regex(
+        /^[A-Za-z0-9.\-[\]:]+(\s*,\s*[A-Za-z0-9.\-[\]:]+)*$/,
+        'expected host names separated by commas, such as bulwark.internal,10.0.0.5',
+      ),
+  ),
   REDIS_URL: optional(url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379')),
   LOG_LEVEL: z
     .enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` })
@@ -78,6 +87,11 @@ export interface AppConfig {
   /** Public origin of this server, without a trailing slash; the resource identifiers derive from it. */
   baseUrl: string;
   dataDir: string;
+  /**
+   * Host names (no port) that /mcp accepts in Host and Origin headers, against DNS rebinding:
+   * BASE_URL's host, the loopback names when that host is loopback, and ALLOWED_HOSTS.
+   */
+  allowedHosts: string[];
   /** `embedded` when no DATABASE_URL is given: PGlite under DATA_DIR. */
   mode: 'embedded' | 'production';
   databaseUrl?: string;
@@ -133,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host: e.HOST,
     baseUrl,
     // `memory://` keeps everything in memory: for tests and throw-away demos.
+    allowedHosts: allowedHosts(baseUrl, e.ALLOWED_HOSTS),
     dataDir: e.DATA_DIR === 'memory://' ? e.DATA_DIR : resolve(e.DATA_DIR),
     mode: e.DATABASE_URL ? 'production' : 'embedded',
     databaseUrl: e.DATABASE_URL,
@@ -151,4 +166,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         : [`${baseUrl}/mcp`, `${baseUrl}/v1`],
     },
   };
+}
+
+const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
+
+function allowedHosts(baseUrl: string, extra: string | undefined): string[] {
+  const own = new URL(baseUrl).hostname;
+  const hosts = new Set([own, ...(LOOPBACK.includes(own) ? LOOPBACK : [])]);
+  for (const host of extra?.split(',') ?? []) {
+    if (host.trim()) hosts.add(host.trim().toLowerCase());
+  }
+  return [...hosts];
 }

@@ -51,9 +51,22 @@ export class ProblemFilter implements ExceptionFilter {
     }
     const challenge = this.challenge(exception, req);
     if (challenge) res.setHeader('WWW-Authenticate', challenge);
-    if (!res.headersSent) {
-      res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+    if (res.headersSent) return;
+    if (isMcp(req)) {
+      // MCP clients read JSON-RPC, not problem documents; the HTTP status stays the same.
+      res.status(problem.status).json({
+        jsonrpc: '2.0',
+        id: null,
+        error: {
+          code: problem.code === 'malformed_json' ? -32700 : -32000,
+          message: problem.requestId
+            ? `${problem.detail} (request id ${problem.requestId})`
+            : problem.detail,
+        },
+      });
+      return;
     }
+    res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
   }
 
   private toProblem(exception: unknown, req: Request): Problem {
@@ -119,7 +132,7 @@ export class ProblemFilter implements ExceptionFilter {
   }
 
   private challenge(exception: unknown, req: Request): string | undefined {
-    const resource = req.path.startsWith('/mcp') ? '/mcp' : '/v1';
+    const resource = isMcp(req) ? '/mcp' : '/v1';
     const metadata = `resource_metadata="${this.config.baseUrl}/.well-known/oauth-protected-resource${resource}"`;
     if (exception instanceof UnauthenticatedError) {
       return exception.invalidToken
@@ -131,6 +144,10 @@ export class ProblemFilter implements ExceptionFilter {
     }
     return undefined;
   }
+}
+
+function isMcp(req: Request): boolean {
+  return req.path === '/mcp' || req.path.startsWith('/mcp/');
 }
 
 function problem(status: number, code: string, title: string, detail: string): Problem {

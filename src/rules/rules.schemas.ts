@@ -207,18 +207,26 @@ export const CreateRuleInput = z.discriminatedUnion(
 );
 export type CreateRuleInput = z.infer<typeof CreateRuleInput>;
 
-export const UpdateRuleInput = z
-  .strictObject({
-    name: RuleName.optional(),
-    config: z
-      .record(z.string(), z.unknown())
-      .optional()
-      .describe("The rule's complete new configuration, validated against the rule's type."),
-  })
-  .refine((v) => v.name !== undefined || v.config !== undefined, {
-    message: 'give at least one of name or config',
-    path: ['name'],
-  });
+/** The changeable fields of a rule; at least one must be given. */
+export const UpdateRuleFields = z.strictObject({
+  name: RuleName.optional(),
+  config: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("The rule's complete new configuration, validated against the rule's type."),
+});
+
+/** An update must change something; applied to every schema built on UpdateRuleFields. */
+export const requireAChange = <T extends z.ZodObject>(schema: T): T =>
+  schema.refine(
+    (v: { name?: unknown; config?: unknown }) => v.name !== undefined || v.config !== undefined,
+    {
+      message: 'give at least one of name or config',
+      path: ['name'],
+    },
+  );
+
+export const UpdateRuleInput = requireAChange(UpdateRuleFields);
 export type UpdateRuleInput = z.infer<typeof UpdateRuleInput>;
 
 export const RuleView = z.object({

@@ -14,6 +14,7 @@ export const DB_KINDS: DbKind[] = ['pglite', 'postgres'];
 /** Public origin the test apps believe they have; tokens are minted for its resources. */
 export const BASE_URL = 'http://bulwark.test';
 export const REST_AUDIENCE = `${BASE_URL}/v1`;
+export const MCP_AUDIENCE = `${BASE_URL}/mcp`;
 
 export interface TestApp {
   app: INestApplication;
@@ -34,6 +35,8 @@ export async function startApp(db: DbKind, env: Record<string, string> = {}): Pr
     DATA_DIR: 'memory://',
     OAUTH_ISSUER: issuer.url,
     LOG_LEVEL: 'silent',
+    // Tests reach the app as 127.0.0.1; its public name is BASE_URL's bulwark.test.
+    ALLOWED_HOSTS: '127.0.0.1',
     ...(database
       ? { DATABASE_URL: database.url, ENCRYPTION_KEY: randomBytes(32).toString('base64') }
       : {}),
