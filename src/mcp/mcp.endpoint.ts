@@ -112,10 +112,7 @@ export class McpEndpoint implements OnModuleDestroy {
     server.setRequestHandler('tools/call', async (request) => {
       const tool = this.registry.get(request.params.name);
       const result = await this.dispatcher.call(request.params, context);
-      return server.projectCallToolResult(
-        result,
-        tool?.definition.outputSchema,
-      );
+      return server.projectCallToolResult(result, tool?.definition.outputSchema);
     });
     return server;
   }

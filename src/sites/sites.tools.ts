@@ -52,7 +52,7 @@ export class SitesTools {
     name: 'rotate-site-key',
     title: "Rotate a site's key",
     description:
-      "Replaces the site's secret key with a new one and returns it, {siteId, key, keyRotatedAt}. Side effects: the old key stops working on the very next request, so the protected app fails closed or open (per its SDK settings) until it is deployed with the new key; cannot be undone. Use it when the key may have leaked. Next: give the new key to whoever deploys the app.",
+      "Replaces the site's secret key with a new one. Returns the new key, {siteId, key, keyRotatedAt}. Side effects: the old key stops working on the very next request, so the protected app fails closed or open (per its SDK settings) until it is deployed with the new key; cannot be undone. Use it when the key may have leaked. Next: give the new key to whoever deploys the app.",
     input: SiteKeyInput,
     output: SiteKeyView,
     scope: SCOPES.write,
