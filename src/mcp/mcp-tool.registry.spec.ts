@@ -9,7 +9,7 @@ import { McpToolRegistry, toolProblems } from './mcp-tool.registry';
 
 const Input = z.strictObject({ q: z.string() });
 const Output = z.object({ echo: z.string() });
-const valid: McpToolOptions = {
+const valid: McpToolOptions<typeof Input, typeof Output> = {
   name: 'echo',
   title: 'Echo',
   description: 'Echoes q. Returns {echo}.',

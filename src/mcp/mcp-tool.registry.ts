@@ -21,7 +21,12 @@ const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
  * without a description, annotations or an output schema would be served to agents that cannot
  * use it well, so it is refused rather than served broken.
  */
-export function toolProblems(options: Partial<McpToolOptions>): string[] {
+export function toolProblems(
+  options: Partial<Omit<McpToolOptions, 'input' | 'output' | 'render'>> & {
+    input?: unknown;
+    output?: unknown;
+  },
+): string[] {
   const problems: string[] = [];
   if (!options.name || !NAME.test(options.name)) problems.push('name must be kebab-case');
   if (!options.title?.trim()) problems.push('title is missing');
