@@ -54,4 +54,20 @@ describe(loadConfig.name, () => {
   it('reports every bad variable at once', () => {
     expect(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'y' })).toThrow(/PORT[\s\S]*LOG_LEVEL/);
   });
+
+  it('accepts on /mcp only the public host, loopback names for a loopback host, and ALLOWED_HOSTS', () => {
+    expect(loadConfig({}).allowedHosts).toEqual(['localhost', '127.0.0.1', '[::1]']);
+    expect(loadConfig({ BASE_URL: 'https://bulwark.example.com' }).allowedHosts).toEqual([
+      'bulwark.example.com',
+    ]);
+    expect(
+      loadConfig({
+        BASE_URL: 'https://bulwark.example.com',
+        ALLOWED_HOSTS: 'Bulwark.internal, 10.0.0.5',
+      }).allowedHosts,
+    ).toEqual(['bulwark.example.com', 'bulwark.internal', '10.0.0.5']);
+    expect(() => loadConfig({ ALLOWED_HOSTS: 'http://x.example/' })).toThrow(
+      /ALLOWED_HOSTS: expected host names/,
+    );
+  });
 });
