@@ -1,0 +1,58 @@
+/** Messages between the benchmark driver (run.ts) and a server child (server.ts). */
+
+/** The servers under test, each in its own child process. */
+export const SERVER_KINDS = ['app', 'bare-v1', 'ceiling'] as const;
+export type ServerKind = (typeof SERVER_KINDS)[number];
+
+/** Public origin the servers believe they have: tokens are minted for its resources. */
+export const BASE_URL = 'http://127.0.0.1';
+export const MCP_AUDIENCE = `${BASE_URL}/mcp`;
+export const REST_AUDIENCE = `${BASE_URL}/v1`;
+
+/** Sites each benchmark team gets, so that list-sites returns a page with a few items. */
+export const SITE_COUNT = 5;
+
+/** The fixed answer of the ceiling server. */
+export const CEILING_BODY = JSON.stringify({ ok: true });
+
+/** Parent to child: what the child needs to start. */
+export interface StartMessage {
+  type: 'start';
+  /** OAuth issuer serving RFC 8414 metadata and a JWKS on loopback. */
+  issuer: string;
+  /** A REST-audience token, for children that seed their own data through the services. */
+  restToken: string;
+}
+
+/** Parent to child: close everything and exit (a clean exit also writes a --cpu-prof profile). */
+export interface StopMessage {
+  type: 'stop';
+}
+
+/** Child to parent: listening on 127.0.0.1:port; teamId when the child seeded its own data. */
+export interface ReadyMessage {
+  type: 'ready';
+  port: number;
+  teamId?: string;
+}
+
+/** Child to parent: start-up failed. */
+export interface FailedMessage {
+  type: 'failed';
+  error: string;
+}
+
+export type ToChild = StartMessage | StopMessage;
+export type FromChild = ReadyMessage | FailedMessage;
+
+/** The environment every Bulwark instance of the benchmark is configured with. */
+export function benchEnv(issuer: string): NodeJS.ProcessEnv {
+  return {
+    PORT: '0',
+    BASE_URL,
+    DATA_DIR: 'memory://',
+    OAUTH_ISSUER: issuer,
+    LOG_LEVEL: 'silent',
+    ALLOWED_HOSTS: '127.0.0.1',
+  };
+}

@@ -1,0 +1,20 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from '../../src/config/config';
+import { createApp } from '../../src/main';
+import { benchEnv } from '../protocol';
+import { runChild } from './child';
+import { Running } from './running';
+
+/** The whole Bulwark application, exactly as `createApp` builds it; the driver seeds it over REST. */
+export async function startApp(issuer: string): Promise<Running> {
+  const app = await createApp(loadConfig(benchEnv(issuer)));
+  await app.listen(0, '127.0.0.1');
+  const server = app.getHttpServer() as Server;
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => app.close(),
+  };
+}
+
+runChild('app', ({ issuer }) => startApp(issuer));
