@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 /** Messages between the benchmark driver (run.ts) and a server child (server.ts). */
 
 /** The servers under test, each in its own child process. */
@@ -45,9 +47,16 @@ export interface FailedMessage {
 export type ToChild = StartMessage | StopMessage;
 export type FromChild = ReadyMessage | FailedMessage;
 
-/** The environment every Bulwark instance of the benchmark is configured with. */
+/**
+ * The environment every Bulwark instance of the benchmark is configured with: embedded PGlite
+ * in memory, or PostgreSQL when BENCH_DATABASE_URL is set.
+ */
 export function benchEnv(issuer: string): NodeJS.ProcessEnv {
+  const databaseUrl = process.env.BENCH_DATABASE_URL;
   return {
+    ...(databaseUrl
+      ? { DATABASE_URL: databaseUrl, ENCRYPTION_KEY: randomBytes(32).toString('base64') }
+      : {}),
     PORT: '0',
     BASE_URL,
     DATA_DIR: 'memory://',

@@ -23,6 +23,7 @@ import {
  * the load generator (autocannon) runs here. Results go to stdout as markdown, progress to stderr.
  *
  * BENCH_SECONDS, BENCH_WARMUP_SECONDS and BENCH_SERVER_WARMUP_SECONDS change the run lengths;
+ * BENCH_DATABASE_URL runs the app and the bare server on PostgreSQL instead of embedded PGlite;
  * BENCH_CPU_PROF=<dir> profiles the server children.
  */
 const settings: LoadSettings = {
