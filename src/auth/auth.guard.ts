@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { UnauthenticatedError } from '../common/errors';
+import { isMcpPath } from '../common/mcp-http';
 import { AuthenticatedRequest, IS_PUBLIC } from './auth.decorators';
 import { TokenVerifier } from './token-verifier';
 
@@ -40,7 +41,7 @@ export class AuthGuard implements CanActivate {
         true,
       );
     }
-    req.actor = await this.verifier.verify(match[1], req.path.startsWith('/mcp') ? 'mcp' : 'rest');
+    req.actor = await this.verifier.verify(match[1], isMcpPath(req.path) ? 'mcp' : 'rest');
     return true;
   }
 }

@@ -4,12 +4,8 @@ import { isJsonContentType } from '@modelcontextprotocol/server';
 import type { Request, Response } from 'express';
 import { Actor } from '../auth/actor';
 import { CurrentActor } from '../auth/auth.decorators';
+import { jsonRpcError } from '../common/mcp-http';
 import { McpEndpoint } from './mcp.endpoint';
-
-/** A JSON-RPC error answer outside any request (RFC: `id` is null when it cannot be known). */
-export function jsonRpcError(code: number, message: string) {
-  return { jsonrpc: '2.0' as const, id: null, error: { code, message } };
-}
 
 /**
  * `/mcp`, Streamable HTTP, stateless. It sits behind the same middleware and authentication

@@ -1,8 +1,6 @@
-import { Inject, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { hostHeaderValidation, originValidation } from '@modelcontextprotocol/express';
-import { AppConfig } from '../config/config';
-import { APP_CONFIG } from '../config/config.module';
+import { HostCheckMiddleware } from './host-check.middleware';
 import { McpController } from './mcp.controller';
 import { McpEndpoint } from './mcp.endpoint';
 import { McpToolDispatcher } from './mcp-tool.dispatcher';
@@ -19,18 +17,7 @@ import { McpToolRegistry } from './mcp-tool.registry';
   exports: [McpToolRegistry],
 })
 export class McpModule implements NestModule {
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
-
-  /**
-   * DNS-rebinding protection: a browser page on another origin must not reach a Bulwark on
-   * the user's machine or network. Host and Origin (when sent) must name this server's host.
-   */
   configure(consumer: MiddlewareConsumer): void {
-    consumer
-      .apply(
-        hostHeaderValidation(this.config.allowedHosts),
-        originValidation(this.config.allowedHosts),
-      )
-      .forRoutes(McpController);
+    consumer.apply(HostCheckMiddleware).forRoutes(McpController);
   }
 }

@@ -13,6 +13,7 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from '../common/errors';
+import { isMcpPath, jsonRpcError } from '../common/mcp-http';
 import { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 
@@ -52,18 +53,12 @@ export class ProblemFilter implements ExceptionFilter {
     const challenge = this.challenge(exception, req);
     if (challenge) res.setHeader('WWW-Authenticate', challenge);
     if (res.headersSent) return;
-    if (isMcp(req)) {
+    if (isMcpPath(req.path)) {
       // MCP clients read JSON-RPC, not problem documents; the HTTP status stays the same.
-      res.status(problem.status).json({
-        jsonrpc: '2.0',
-        id: null,
-        error: {
-          code: problem.code === 'malformed_json' ? -32700 : -32000,
-          message: problem.requestId
-            ? `${problem.detail} (request id ${problem.requestId})`
-            : problem.detail,
-        },
-      });
+      const message = requestId ? `${problem.detail} (request id ${requestId})` : problem.detail;
+      res
+        .status(problem.status)
+        .json(jsonRpcError(problem.code === 'malformed_json' ? -32700 : -32000, message));
       return;
     }
     res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
@@ -132,7 +127,7 @@ export class ProblemFilter implements ExceptionFilter {
   }
 
   private challenge(exception: unknown, req: Request): string | undefined {
-    const resource = isMcp(req) ? '/mcp' : '/v1';
+    const resource = isMcpPath(req.path) ? '/mcp' : '/v1';
     const metadata = `resource_metadata="${this.config.baseUrl}/.well-known/oauth-protected-resource${resource}"`;
     if (exception instanceof UnauthenticatedError) {
       return exception.invalidToken
@@ -144,10 +139,6 @@ export class ProblemFilter implements ExceptionFilter {
     }
     return undefined;
   }
-}
-
-function isMcp(req: Request): boolean {
-  return req.path === '/mcp' || req.path.startsWith('/mcp/');
 }
 
 function problem(status: number, code: string, title: string, detail: string): Problem {

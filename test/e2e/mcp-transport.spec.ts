@@ -116,7 +116,9 @@ describe('MCP transport over plain HTTP', () => {
 
   it('refuses a foreign Host or Origin (DNS rebinding) with 403', async () => {
     const body = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
-    await post(body, { Host: 'evil.example.com' }).expect(403);
+    const refused = await post(body, { Host: 'evil.example.com' }).expect(403);
+    expect(refused.body.error.message).toContain('evil.example.com');
+    expect(refused.body.error.message).toContain('ALLOWED_HOSTS');
     await post(body, { Origin: 'http://evil.example.com' }).expect(403);
     await post(body, { Host: 'bulwark.test' }).expect(200);
     await post(body, { Origin: 'http://127.0.0.1:5173' }).expect(200);

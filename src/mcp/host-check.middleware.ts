@@ -1,0 +1,34 @@
+import { Inject, Injectable, NestMiddleware } from '@nestjs/common';
+import { validateHostHeader, validateOriginHeader } from '@modelcontextprotocol/server';
+import type { NextFunction, Request, Response } from 'express';
+import { jsonRpcError } from '../common/mcp-http';
+import { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+
+/**
+ * DNS-rebinding protection: a page on another site must not reach a Bulwark on the user's
+ * machine or network through the browser. `Host`, and `Origin` when a browser sends one, must
+ * name this server's host (port-agnostic); anything else is refused before authentication.
+ */
+@Injectable()
+export class HostCheckMiddleware implements NestMiddleware {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  use(req: Request, res: Response, next: NextFunction): void {
+    const allowed = this.config.allowedHosts;
+    const host = validateHostHeader(req.headers.host, allowed);
+    const origin = host.ok ? validateOriginHeader(req.headers.origin, allowed) : host;
+    if (origin.ok) {
+      next();
+      return;
+    }
+    res
+      .status(403)
+      .json(
+        jsonRpcError(
+          -32000,
+          `${origin.message}. This MCP endpoint answers only requests addressed to ${allowed.join(', ')}: connect through ${this.config.baseUrl}/mcp. Operators: set BASE_URL to the public origin, or add the host name to ALLOWED_HOSTS.`,
+        ),
+      );
+  }
+}
