@@ -34,6 +34,7 @@ function run(
   seconds: number,
   verifyBody: (body: string) => boolean,
   onLatency?: (ms: number) => void,
+  overallRate?: number,
 ): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -45,6 +46,7 @@ function run(
         connections,
         pipelining: 1,
         duration: seconds,
+        ...(overallRate ? { overallRate } : {}),
         timeout: 10,
         // autocannon collects the body as a string.
         verifyBody: (body) => verifyBody(typeof body === 'string' ? body : String(body ?? '')),
@@ -85,6 +87,8 @@ export async function measure(
   request: WireRequest,
   verifyBody: (body: string) => boolean,
   settings: LoadSettings,
+  /** Requests per second across all connections; as fast as the server answers when omitted. */
+  overallRate?: number,
 ): Promise<Measurement> {
   await run(baseUrl, request, settings.connections, settings.warmupSeconds, verifyBody);
   const latencies: number[] = [];
@@ -95,6 +99,7 @@ export async function measure(
     settings.seconds,
     verifyBody,
     (ms) => latencies.push(ms),
+    overallRate,
   );
   latencies.sort((a, b) => a - b);
   const errorDetail = {

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 /** Messages between the benchmark driver (run.ts) and a server child (server.ts). */
 
 /** The servers under test, each in its own child process. */
-export const SERVER_KINDS = ['app', 'bare-v1', 'ceiling'] as const;
+export const SERVER_KINDS = ['app', 'bare-v1', 'ceiling', 'hello'] as const;
 export type ServerKind = (typeof SERVER_KINDS)[number];
 
 /** Public origin the servers believe they have: tokens are minted for its resources. */

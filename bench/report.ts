@@ -60,3 +60,127 @@ export function goalsTable(eras: Row[], bareV1: Row, ceiling: Row): string {
     }),
   );
 }
+
+/** Goals of the decide API (issue: decide, rule engine, intel, analytics). */
+export const DECIDE_GOALS = { vsHello: 0.5, p99At1kMs: 5, intelUs: 2, ingestVsRaw: 0.5 };
+
+export function decideReport(
+  http: { decide: Row; decideAt1k: Row; hello: Row },
+  micro: {
+    ruleEvalUs: number;
+    enrichUs: number;
+    intelNs: number;
+    intelLoadMs: number;
+    shield: {
+      attacks: number;
+      detected: number;
+      recall: number;
+      benign: number;
+      falsePositives: number;
+      fpRate: number;
+      perClass: Record<string, { total: number; detected: number }>;
+      usPerEvaluation: number;
+    };
+  },
+  ingest: { name: string; rows: number; rowsPerSec: number }[],
+  load: { connections: number; warmupSeconds: number; seconds: number },
+): string {
+  const ratioVsHello = http.decide.measurement.reqPerSec / http.hello.measurement.reqPerSec;
+  const p99 = http.decideAt1k.measurement.p99;
+  const intelUs = micro.intelNs / 1000;
+  const batched = (match: string) => ingest.find((r) => r.name.startsWith(match));
+  const chBatched = batched('ClickHouse adapter (HTTP');
+  const rawBatched = batched('Raw clickhouse-client INSERT');
+  const chOne = batched('ClickHouse adapter, one batch');
+  const rawOne = batched('Raw clickhouse-client, one batch');
+  const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  const s = micro.shield;
+  return [
+    '',
+    `## POST /v1/decide: ${load.connections} keep-alive connections, ${load.warmupSeconds} s warm-up + ${load.seconds} s measured per row`,
+    '',
+    'Each server alone in a child process; the site has five rules (shield, bot, filter, sliding-window rate limit LIVE; email DRY_RUN), every decision is enriched with intel and queued for the analytics writer (DuckDB).',
+    '',
+    resultsTable([http.decide, http.decideAt1k, http.hello]),
+    '',
+    table(
+      ['Goal', 'target', 'measured', 'verdict'],
+      [
+        [
+          'decide / bare node:http',
+          `>= ${ratio(DECIDE_GOALS.vsHello)}`,
+          ratio(ratioVsHello),
+          verdict(ratioVsHello >= DECIDE_GOALS.vsHello),
+        ],
+        [
+          'decide p99 at 1,000 req/s',
+          `<= ${DECIDE_GOALS.p99At1kMs} ms`,
+          `${ms(p99)} ms`,
+          verdict(p99 <= DECIDE_GOALS.p99At1kMs),
+        ],
+        [
+          'intel lookup',
+          `<= ${DECIDE_GOALS.intelUs} µs`,
+          `${intelUs.toFixed(2)} µs`,
+          verdict(intelUs <= DECIDE_GOALS.intelUs),
+        ],
+        ...(chBatched && rawBatched
+          ? [
+              [
+                'ClickHouse adapter / raw client, 1,000-row batches',
+                `>= ${ratio(DECIDE_GOALS.ingestVsRaw)}`,
+                ratio(chBatched.rowsPerSec / rawBatched.rowsPerSec),
+                verdict(chBatched.rowsPerSec / rawBatched.rowsPerSec >= DECIDE_GOALS.ingestVsRaw),
+              ],
+            ]
+          : []),
+        ...(chOne && rawOne
+          ? [
+              [
+                'ClickHouse adapter / raw client, one large batch',
+                `>= ${ratio(DECIDE_GOALS.ingestVsRaw)}`,
+                ratio(chOne.rowsPerSec / rawOne.rowsPerSec),
+                verdict(chOne.rowsPerSec / rawOne.rowsPerSec >= DECIDE_GOALS.ingestVsRaw),
+              ],
+            ]
+          : []),
+      ],
+    ),
+    '',
+    '### In process',
+    '',
+    table(
+      ['Measure', 'value'],
+      [
+        ['rule evaluation per decision (5 rules)', `${micro.ruleEvalUs.toFixed(2)} µs`],
+        ['enrichment per decision (intel + user agent)', `${micro.enrichUs.toFixed(2)} µs`],
+        ['intel lookup (1,024 mixed v4/v6 IPs)', `${intelUs.toFixed(3)} µs`],
+        ['intel data load at start', `${Math.round(micro.intelLoadMs)} ms`],
+        ['shield evaluation (sample set mean)', `${s.usPerEvaluation.toFixed(2)} µs`],
+      ],
+    ),
+    '',
+    '### Shield on the committed sample set (src/rules/engine/shield-samples.json)',
+    '',
+    table(
+      ['Set', 'samples', 'flagged', 'rate'],
+      [
+        ['attacks (recall)', int(s.attacks), int(s.detected), pct(s.recall)],
+        ['benign (false positives)', int(s.benign), int(s.falsePositives), pct(s.fpRate)],
+        ...Object.entries(s.perClass).map(([name, c]) => [
+          `  ${name}`,
+          int(c.total),
+          int(c.detected),
+          pct(c.total ? c.detected / c.total : 0),
+        ]),
+      ],
+    ),
+    '',
+    '### Ingest',
+    '',
+    table(
+      ['Writer', 'rows', 'rows/s'],
+      ingest.map((r) => [r.name, int(r.rows), int(r.rowsPerSec)]),
+    ),
+  ].join('\n');
+}

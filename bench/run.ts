@@ -1,9 +1,10 @@
 import { cpus } from 'node:os';
 import { TestIssuer } from '../test/support/issuer';
 import { startServer, ServerChild } from './children';
+import { decideOverHttp, ingest, micro } from './decide';
 import { LoadSettings, measure, warmUp } from './load';
 import { MCP_AUDIENCE, REST_AUDIENCE } from './protocol';
-import { goalsTable, resultsTable, Row } from './report';
+import { decideReport, goalsTable, resultsTable, Row } from './report';
 import {
   captureModernCall,
   ceilingCall,
@@ -22,7 +23,11 @@ import {
  * verifies the token. Each server runs in its own child process, alone while it is measured;
  * the load generator (autocannon) runs here. Results go to stdout as markdown, progress to stderr.
  *
- * BENCH_SECONDS, BENCH_WARMUP_SECONDS and BENCH_SERVER_WARMUP_SECONDS change the run lengths;
+ * Then the decide API: POST /v1/decide on the whole app against bare node:http, p99 at a fixed
+ * 1,000 req/s, rule evaluation and intel lookups in process, shield recall on the committed
+ * sample set, and ingest rows/s into DuckDB and ClickHouse next to clickhouse-client.
+ *
+ * BENCH_ONLY=mcp|decide runs one half. BENCH_SECONDS, BENCH_WARMUP_SECONDS and BENCH_SERVER_WARMUP_SECONDS change the run lengths;
  * BENCH_DATABASE_URL runs the app and the bare server on PostgreSQL instead of embedded PGlite;
  * BENCH_CPU_PROF=<dir> profiles the server children.
  */
@@ -43,6 +48,34 @@ const ROW = {
 const log = (message: string) => console.error(`[bench] ${message}`);
 
 async function main(): Promise<void> {
+  const only = process.env.BENCH_ONLY;
+  if (only !== undefined && only !== 'mcp' && only !== 'decide') {
+    throw new Error('BENCH_ONLY: expected mcp or decide');
+  }
+  if (only !== 'decide') await mcpBench();
+  if (only !== 'mcp') await decideBench();
+}
+
+async function decideBench(): Promise<void> {
+  const issuer = await TestIssuer.start();
+  try {
+    const restToken = await issuer.token('bench-user', REST_AUDIENCE, { expiresIn: '1h' });
+    const http = await decideOverHttp({ issuer: issuer.url, restToken }, settings);
+    const m = await micro();
+    const ingestRows = await ingest();
+    console.log(
+      decideReport(http, m, ingestRows, {
+        connections: settings.connections,
+        warmupSeconds: settings.warmupSeconds,
+        seconds: settings.seconds,
+      }),
+    );
+  } finally {
+    await issuer.stop();
+  }
+}
+
+async function mcpBench(): Promise<void> {
   const issuer = await TestIssuer.start();
   let server: ServerChild | undefined;
   try {

@@ -2,6 +2,7 @@ import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/c
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
+import { AnalyticsModule } from './analytics/analytics.module';
 import { AuditController } from './audit/audit.controller';
 import { AuditService } from './audit/audit.service';
 import { AuditTools } from './audit/audit.tools';
@@ -13,10 +14,19 @@ import { ZodPipe } from './common/zod-pipe';
 import { AppConfig } from './config/config';
 import { AppConfigModule, AppOptions } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { ManagedCounterStore } from './decisions/counters';
+import { DecideHttpHandler } from './decisions/decide.http';
+import { DecideService } from './decisions/decide.service';
+import { DecisionsController } from './decisions/decisions.controller';
+import { DecisionsService } from './decisions/decisions.service';
+import { SiteChanges } from './decisions/site-changes';
+import { SiteDirectory } from './decisions/site-directory';
+import { defaultIntelPaths, IntelService } from './intel/intel.service';
+import { CounterStore } from './rules/engine/rate-limit';
 import { McpModule } from './mcp/mcp.module';
 import { HealthController } from './platform/health.controller';
 import { loggerParams } from './platform/logging';
-import { Metrics, MetricsController, MetricsMiddleware } from './platform/metrics';
+import { MetricsController, MetricsMiddleware, MetricsModule } from './platform/metrics';
 import { ProblemFilter } from './platform/problem.filter';
 import { RulesController } from './rules/rules.controller';
 import { RulesService } from './rules/rules.service';
@@ -37,7 +47,9 @@ export class AppModule implements NestModule {
       imports: [
         AppConfigModule.forRoot(config, options),
         LoggerModule.forRoot(loggerParams(config)),
+        MetricsModule,
         DatabaseModule,
+        AnalyticsModule,
         TerminusModule.forRoot({ logger: false }),
         McpModule,
       ],
@@ -48,13 +60,13 @@ export class AppModule implements NestModule {
         SitesController,
         RulesController,
         AuditController,
+        DecisionsController,
       ],
       providers: [
         { provide: Clock, useValue: options.clock ?? new SystemClock() },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: APP_PIPE, useClass: ZodPipe },
-        Metrics,
         TokenVerifier,
         AccessService,
         AuditService,
@@ -66,6 +78,16 @@ export class AppModule implements NestModule {
         SitesTools,
         RulesTools,
         AuditTools,
+        SiteChanges,
+        SiteDirectory,
+        DecideHttpHandler,
+        { provide: CounterStore, useClass: ManagedCounterStore },
+        {
+          provide: IntelService,
+          useFactory: () => IntelService.load({ ...defaultIntelPaths(), ...config.intelFiles }),
+        },
+        DecideService,
+        DecisionsService,
       ],
     };
   }

@@ -8,8 +8,8 @@ import { cleanupOpenApiDoc } from 'nestjs-zod';
 import { AppModule } from './app.module';
 import { AppOptions } from './config/config.module';
 import { AppConfig } from './config/config';
-
-export const BODY_LIMIT = '100kb';
+import { DecideHttpHandler, documentDecide } from './decisions/decide.http';
+import { BODY_LIMIT } from './platform/limits';
 
 /** Builds the application (REST API, docs, health, metrics) without listening. */
 export async function createApp(
@@ -24,20 +24,23 @@ export async function createApp(
   app.useBodyParser('json', { limit: BODY_LIMIT });
   app.disable('x-powered-by');
   app.enableShutdownHooks();
+  app.get(DecideHttpHandler).install(app.getHttpServer());
 
   // Built on first request to /docs, not at start-up.
   const document = () =>
-    cleanupOpenApiDoc(
-      SwaggerModule.createDocument(
-        app,
-        new DocumentBuilder()
-          .setTitle('Bulwark API')
-          .setDescription(
-            'Teams own sites, sites have rules (LIVE or DRY_RUN). Authenticate with an OAuth access token carrying bulwark:read and/or bulwark:write.',
-          )
-          .setVersion('0.1.0')
-          .addBearerAuth()
-          .build(),
+    documentDecide(
+      cleanupOpenApiDoc(
+        SwaggerModule.createDocument(
+          app,
+          new DocumentBuilder()
+            .setTitle('Bulwark API')
+            .setDescription(
+              'Teams own sites, sites have rules (LIVE or DRY_RUN). Authenticate with an OAuth access token carrying bulwark:read and/or bulwark:write.',
+            )
+            .setVersion('0.1.0')
+            .addBearerAuth()
+            .build(),
+        ),
       ),
     );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });

@@ -116,3 +116,10 @@ export class UnavailableError extends DomainError {
   readonly status = 503;
   readonly title = 'Service unavailable';
 }
+
+/** A decide call without a valid site key (missing, malformed, unknown or rotated). */
+export class InvalidSiteKeyError extends DomainError {
+  readonly code = 'invalid_site_key';
+  readonly status = 401;
+  readonly title = 'Invalid site key';
+}

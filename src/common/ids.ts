@@ -20,6 +20,11 @@ const KINDS = {
     prefix: 'member',
     listedBy: 'Call GET /v1/teams/{teamId}/members to get valid member IDs.',
   },
+  decision: {
+    prefix: 'req',
+    listedBy:
+      'Call list-decisions (GET /v1/sites/{siteId}/decisions) to get valid decision IDs.',
+  },
   audit: {
     prefix: 'audit',
     listedBy:
@@ -34,6 +39,7 @@ export type SiteId = Brand<'site'>;
 export type RuleId = Brand<'rule'>;
 export type MemberId = Brand<'member'>;
 export type AuditId = Brand<'audit'>;
+export type DecisionId = Brand<'decision'>;
 
 export function listedBy(kind: IdKind): string {
   return KINDS[kind].listedBy;
@@ -58,6 +64,8 @@ function parseId<K extends IdKind>(kind: K, raw: unknown, field: string): Brand<
 export const parseTeamId = (raw: unknown, field = 'teamId'): TeamId => parseId('team', raw, field);
 export const parseSiteId = (raw: unknown, field = 'siteId'): SiteId => parseId('site', raw, field);
 export const parseRuleId = (raw: unknown, field = 'ruleId'): RuleId => parseId('rule', raw, field);
+export const parseDecisionId = (raw: unknown, field = 'decisionId'): DecisionId =>
+  parseId('decision', raw, field);
 export const parseMemberId = (raw: unknown, field = 'memberId'): MemberId =>
   parseId('member', raw, field);
 export const parseAuditId = (raw: unknown, field = 'auditId'): AuditId =>

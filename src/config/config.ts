@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -20,6 +21,31 @@ const url = (protocols: string[], example: string) =>
 
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+/** Threat-intelligence files an operator can replace with fresher ones (README: Threat intelligence). */
+const INTEL_FILES = {
+  countryMmdb: 'INTEL_COUNTRY_MMDB',
+  asnIpv4Csv: 'INTEL_ASN_IPV4_CSV',
+  asnIpv6Csv: 'INTEL_ASN_IPV6_CSV',
+  hostingAsns: 'INTEL_HOSTING_ASNS',
+  vpnAsns: 'INTEL_VPN_ASNS',
+  torAsns: 'INTEL_TOR_ASNS',
+  torExits: 'INTEL_TOR_EXITS',
+} as const;
+export type IntelFile = keyof typeof INTEL_FILES;
+
+function intelPathVariables() {
+  const file = optional(
+    z
+      .string()
+      .trim()
+      .refine((p) => existsSync(p), { message: 'expected the path of an existing file' }),
+  );
+  return Object.fromEntries(Object.values(INTEL_FILES).map((name) => [name, file])) as Record<
+    (typeof INTEL_FILES)[IntelFile],
+    typeof file
+  >;
+}
 
 /**
  * The environment Bulwark reads, validated once at start-up. Every entry documents the expected
@@ -65,6 +91,7 @@ const EnvSchema = z.object({
       ),
   ),
   REDIS_URL: optional(url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379')),
+  ...intelPathVariables(),
   LOG_LEVEL: z
     .enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` })
     .default('info'),
@@ -80,6 +107,8 @@ const EnvSchema = z.object({
 });
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+
 
 export interface AppConfig {
   port: number;
@@ -98,6 +127,8 @@ export interface AppConfig {
   clickhouseUrl?: string;
   redisUrl?: string;
   logLevel: LogLevel;
+  /** Replacement threat-intelligence files; the shipped data for the ones not given. */
+  intelFiles: Partial<Record<IntelFile, string>>;
   /** Base64 key that encrypts site keys at rest; generated into DATA_DIR in embedded mode. */
   encryptionKey?: string;
   oauth: {
@@ -154,6 +185,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     clickhouseUrl: e.CLICKHOUSE_URL,
     redisUrl: e.REDIS_URL,
     logLevel: e.LOG_LEVEL,
+    intelFiles: Object.fromEntries(
+      Object.entries(INTEL_FILES)
+        .map(([key, name]) => [key, e[name]])
+        .filter(([, path]) => path !== undefined),
+    ) as AppConfig['intelFiles'],
     encryptionKey: e.ENCRYPTION_KEY,
     oauth: {
       issuer: (e.OAUTH_ISSUER ?? baseUrl).replace(/\/+$/, ''),

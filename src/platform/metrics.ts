@@ -1,6 +1,14 @@
-import { Controller, Get, Header, Injectable, NestMiddleware } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Global,
+  Header,
+  Injectable,
+  Module,
+  NestMiddleware,
+} from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { Public } from '../auth/auth.decorators';
 
 /** One Prometheus registry per application instance (so tests can run several apps at once). */
@@ -20,6 +28,31 @@ export class Metrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+
+  readonly decisions = {
+    queued: new Gauge({
+      name: 'bulwark_decisions_queued',
+      help: 'Decisions waiting in memory for the analytics store.',
+      registers: [this.registry],
+    }),
+    written: this.counter('bulwark_decisions_written_total', 'Decisions stored in analytics.'),
+    spilled: this.counter(
+      'bulwark_decisions_spilled_total',
+      'Decisions written to the local spill file because the analytics store failed.',
+    ),
+    replayed: this.counter(
+      'bulwark_decisions_replayed_total',
+      'Spilled decisions sent to the analytics store once it was back.',
+    ),
+    dropped: this.counter(
+      'bulwark_decisions_dropped_total',
+      'Decisions lost: the analytics store and the spill file both failed.',
+    ),
+  };
+
+  private counter(name: string, help: string): Counter {
+    return new Counter({ name, help, registers: [this.registry] });
+  }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'bulwark_' });
@@ -56,3 +89,8 @@ export class MetricsController {
     return this.metrics.registry.metrics();
   }
 }
+
+/** Global, so every module records into the one registry of this application instance. */
+@Global()
+@Module({ providers: [Metrics], exports: [Metrics] })
+export class MetricsModule {}

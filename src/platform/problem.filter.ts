@@ -65,16 +65,7 @@ export class ProblemFilter implements ExceptionFilter {
   }
 
   private toProblem(exception: unknown, req: Request): Problem {
-    if (exception instanceof DomainError) {
-      return {
-        type: `urn:bulwark:problem:${exception.code}`,
-        title: exception.title,
-        status: exception.status,
-        detail: exception.message,
-        code: exception.code,
-        ...(exception instanceof ValidationError ? { errors: exception.errors } : {}),
-      };
-    }
+    if (exception instanceof DomainError) return domainProblem(exception);
     const status = httpStatus(exception);
     if (status === 404 && exception instanceof HttpException) {
       return problem(
@@ -141,7 +132,19 @@ export class ProblemFilter implements ExceptionFilter {
   }
 }
 
-function problem(status: number, code: string, title: string, detail: string): Problem {
+/** The problem document of a domain error: the one mapping, also used outside Nest's pipeline. */
+export function domainProblem(exception: DomainError): Problem {
+  return {
+    type: `urn:bulwark:problem:${exception.code}`,
+    title: exception.title,
+    status: exception.status,
+    detail: exception.message,
+    code: exception.code,
+    ...(exception instanceof ValidationError ? { errors: exception.errors } : {}),
+  };
+}
+
+export function problem(status: number, code: string, title: string, detail: string): Problem {
   return { type: `urn:bulwark:problem:${code}`, title, status, detail, code };
 }
 

@@ -4,6 +4,7 @@ import { AccessService } from '../auth/access.service';
 import { Actor } from '../auth/actor';
 import { AuditRecord, AuditService } from '../audit/audit.service';
 import { ForbiddenError, ValidationError } from '../common/errors';
+import { SiteChanges } from '../decisions/site-changes';
 import { newId, RuleId } from '../common/ids';
 import { RuleEntity } from './rule.entity';
 import { RulesService } from './rules.service';
@@ -43,12 +44,21 @@ function setup(opts: { denied?: boolean; mode?: 'DRY_RUN' | 'LIVE' } = {}) {
     },
     'EntityManager',
   );
-  const dataSource = strictFake<DataSource>(
+  const dataSource = strictFake<DataSource>({}, 'DataSource');
+  const announced: string[] = [];
+  const changes = strictFake<SiteChanges>(
     {
-      transaction: ((fn: (tx: EntityManager) => Promise<unknown>) =>
-        fn(tx)) as DataSource['transaction'],
+      transaction: (async (
+        fn: (tx: EntityManager, changed: (...ids: string[]) => void) => Promise<unknown>,
+      ) => {
+        const marked: string[] = [];
+        const result = await fn(tx, (...ids) => marked.push(...ids));
+        // Like the real one: announced only once the work committed.
+        announced.push(...marked);
+        return result;
+      }) as SiteChanges['transaction'],
     },
-    'DataSource',
+    'SiteChanges',
   );
   const deny = () => Promise.reject(new ForbiddenError('Your role in this team is viewer'));
   const access = strictFake<AccessService>(
@@ -78,7 +88,13 @@ function setup(opts: { denied?: boolean; mode?: 'DRY_RUN' | 'LIVE' } = {}) {
     },
     'AuditService',
   );
-  return { service: new RulesService(dataSource, access, audit), rows, audits, existing };
+  return {
+    service: new RulesService(dataSource, access, audit, changes),
+    rows,
+    audits,
+    existing,
+    announced,
+  };
 }
 
 describe(RulesService.name, () => {
@@ -97,12 +113,13 @@ describe(RulesService.name, () => {
   });
 
   it('writes nothing when the access policy refuses', async () => {
-    const { service, rows, audits } = setup({ denied: true });
+    const { service, rows, audits, announced } = setup({ denied: true });
     await expect(
       service.create(actor, siteId, { name: 'S', type: 'shield', config: { detect: ['xss'] } }),
     ).rejects.toThrow(ForbiddenError);
     expect(rows.size).toBe(1);
     expect(audits).toEqual([]);
+    expect(announced).toEqual([]);
   });
 
   it('validates a new config against the rule type, naming the fields and allowed values', async () => {
@@ -120,8 +137,10 @@ describe(RulesService.name, () => {
   });
 
   it('promotes with before and after in the audit, and promoting again changes nothing', async () => {
-    const { service, existing, audits } = setup();
+    const { service, existing, audits, announced } = setup();
     const live = await service.promote(actor, existing.id);
+    // The decide path on every instance must drop the site's cached rules.
+    expect(announced).toEqual([siteId]);
     expect(live.mode).toBe('LIVE');
     expect(audits).toHaveLength(1);
     expect(audits[0]).toMatchObject({
@@ -131,6 +150,7 @@ describe(RulesService.name, () => {
     });
     await service.promote(actor, existing.id);
     expect(audits).toHaveLength(1);
+    expect(announced).toEqual([siteId]);
   });
 
   it('demotes a live rule', async () => {

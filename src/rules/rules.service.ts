@@ -3,6 +3,7 @@ import { DataSource, EntityManager, MoreThan } from 'typeorm';
 import { AccessService } from '../auth/access.service';
 import { Actor } from '../auth/actor';
 import { AuditService } from '../audit/audit.service';
+import { SiteChanges } from '../decisions/site-changes';
 import { newId, RuleId, SiteId, TeamId } from '../common/ids';
 import { decodeCursor, Page, PageQuery, toPage } from '../common/pagination';
 import { parseInput } from '../common/validation';
@@ -21,6 +22,7 @@ export class RulesService {
     private readonly dataSource: DataSource,
     private readonly access: AccessService,
     private readonly audit: AuditService,
+    private readonly changes: SiteChanges,
   ) {}
 
   /**
@@ -28,8 +30,9 @@ export class RulesService {
    * (see promote).
    */
   async create(actor: Actor, siteId: SiteId, input: CreateRuleInput): Promise<RuleView> {
-    return this.dataSource.transaction(async (tx) => {
+    return this.changes.transaction(async (tx, changed) => {
       const { site } = await this.access.requireSite(actor, siteId, 'rules:write', tx);
+      changed(siteId);
       const id = newId('rule');
       await tx.insert(RuleEntity, {
         id,
@@ -71,8 +74,9 @@ export class RulesService {
 
   /** Changes name and/or config; the config is validated against the rule's own type. */
   async update(actor: Actor, ruleId: RuleId, input: UpdateRuleInput): Promise<RuleView> {
-    return this.dataSource.transaction(async (tx) => {
+    return this.changes.transaction(async (tx, changed) => {
       const { rule, site } = await this.access.requireRule(actor, ruleId, 'rules:write', tx);
+      changed(rule.siteId);
       const changes: Partial<RuleEntity> = { updatedBy: actor.subject };
       if (input.name !== undefined) changes.name = input.name;
       if (input.config !== undefined) {
@@ -99,8 +103,9 @@ export class RulesService {
 
   /** Deletes the rule; requests it blocked are allowed from the next decision on. */
   async delete(actor: Actor, ruleId: RuleId): Promise<void> {
-    await this.dataSource.transaction(async (tx) => {
+    await this.changes.transaction(async (tx, changed) => {
       const { rule, site } = await this.access.requireRule(actor, ruleId, 'rules:write', tx);
+      changed(rule.siteId);
       await tx.delete(RuleEntity, { id: ruleId });
       await this.audit.record(tx, actor, {
         teamId: site.teamId,
@@ -113,9 +118,10 @@ export class RulesService {
   }
 
   private async setMode(actor: Actor, ruleId: RuleId, mode: RuleMode, action: string) {
-    return this.dataSource.transaction(async (tx) => {
+    return this.changes.transaction(async (tx, changed) => {
       const { rule, site } = await this.access.requireRule(actor, ruleId, 'rules:write', tx);
       if (rule.mode === mode) return toRuleView(rule);
+      changed(rule.siteId);
       return this.change(tx, actor, site.teamId, rule, { mode, updatedBy: actor.subject }, action);
     });
   }

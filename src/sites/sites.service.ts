@@ -3,6 +3,7 @@ import { DataSource, MoreThan } from 'typeorm';
 import { AccessService } from '../auth/access.service';
 import { Actor } from '../auth/actor';
 import { AuditService } from '../audit/audit.service';
+import { SiteChanges } from '../decisions/site-changes';
 import { Clock } from '../common/clock';
 import { newId, SiteId, TeamId } from '../common/ids';
 import { decodeCursor, Page, PageQuery, toPage } from '../common/pagination';
@@ -24,6 +25,7 @@ export class SitesService {
     private readonly audit: AuditService,
     private readonly cipher: SiteKeyCipher,
     private readonly clock: Clock,
+    private readonly changes: SiteChanges,
   ) {}
 
   /** Creates a site with a new site key, returned here once; key managers can read it later. */
@@ -87,8 +89,9 @@ export class SitesService {
 
   /** Deletes the site and its rules; its key stops working at once. */
   async delete(actor: Actor, siteId: SiteId): Promise<void> {
-    await this.dataSource.transaction(async (tx) => {
+    await this.changes.transaction(async (tx, changed) => {
       const { site } = await this.access.requireSite(actor, siteId, 'sites:write', tx);
+      changed(siteId);
       await tx.delete(SiteEntity, { id: siteId });
       await this.audit.record(tx, actor, {
         teamId: site.teamId,
@@ -120,8 +123,9 @@ export class SitesService {
 
   /** Replaces the site key; the old key is refused from the next decide call on. */
   async rotateKey(actor: Actor, siteId: SiteId): Promise<SiteKeyView> {
-    return this.dataSource.transaction(async (tx) => {
+    return this.changes.transaction(async (tx, changed) => {
       const { site } = await this.access.requireSite(actor, siteId, 'site-keys:manage', tx);
+      changed(siteId);
       const key = generateSiteKey();
       await tx.update(SiteEntity, { id: siteId }, this.keyColumns(key));
       const saved = await tx.findOneByOrFail(SiteEntity, { id: siteId });

@@ -4,6 +4,8 @@ import { AccessService } from '../auth/access.service';
 import { Actor } from '../auth/actor';
 import { SCOPES } from '../auth/permissions';
 import { AuditService } from '../audit/audit.service';
+import { SiteChanges } from '../decisions/site-changes';
+import { SiteEntity } from '../sites/site.entity';
 import { ConflictError, ForbiddenError, NotFoundError } from '../common/errors';
 import { listedBy, MemberId, newId, TeamId } from '../common/ids';
 import { decodeCursor, Page, PageQuery, toPage } from '../common/pagination';
@@ -24,6 +26,7 @@ export class TeamsService {
     private readonly dataSource: DataSource,
     private readonly access: AccessService,
     private readonly audit: AuditService,
+    private readonly changes: SiteChanges,
   ) {}
 
   /** Creates a team on the free plan with the caller as its owner. */
@@ -95,8 +98,11 @@ export class TeamsService {
 
   /** Deletes the team with its members, sites and rules; the audit trail stays on disk. */
   async delete(actor: Actor, teamId: TeamId): Promise<void> {
-    await this.dataSource.transaction(async (tx) => {
+    await this.changes.transaction(async (tx, changed) => {
       const { team } = await this.access.requireTeam(actor, teamId, 'team:delete', tx);
+      // Its sites go with it: their keys must stop working on every instance.
+      const sites = await tx.find(SiteEntity, { where: { teamId }, select: { id: true } });
+      changed(...sites.map((s) => s.id));
       await tx.delete(TeamEntity, { id: teamId });
       await this.audit.record(tx, actor, {
         teamId,

@@ -21,6 +21,8 @@ export interface TestApp {
   url: string;
   issuer: TestIssuer;
   dataSource: DataSource;
+  /** The environment the app was configured from, to start a second instance on the same data. */
+  env: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -29,7 +31,7 @@ export async function startApp(db: DbKind, env: Record<string, string> = {}): Pr
   const issuer = await TestIssuer.start();
   let database: TestDatabase | undefined;
   if (db === 'postgres') database = await createTestDatabase();
-  const config = loadConfig({
+  const appEnv: Record<string, string> = {
     PORT: '0',
     BASE_URL,
     DATA_DIR: 'memory://',
@@ -41,8 +43,8 @@ export async function startApp(db: DbKind, env: Record<string, string> = {}): Pr
       ? { DATABASE_URL: database.url, ENCRYPTION_KEY: randomBytes(32).toString('base64') }
       : {}),
     ...env,
-  });
-  const app = await createApp(config);
+  };
+  const app = await createApp(loadConfig(appEnv));
   await app.listen(0, '127.0.0.1');
   const server = app.getHttpServer() as Server;
   return {
@@ -50,6 +52,7 @@ export async function startApp(db: DbKind, env: Record<string, string> = {}): Pr
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     issuer,
     dataSource: app.get(DataSource),
+    env: appEnv,
     async close() {
       await app.close();
       await issuer.stop();

@@ -1,0 +1,333 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { typeid } from 'typeid-js';
+import { DecisionRecord } from '../src/analytics/analytics.port';
+import { adapterInsert, rawClientInsert } from '../src/analytics/clickhouse/clickhouse.bench';
+import { ClickHouseStore } from '../src/analytics/clickhouse/clickhouse.store';
+import { DuckDbStore } from '../src/analytics/duckdb/duckdb.store';
+import { benchIntelLookup } from '../src/intel/intel.bench';
+import { defaultIntelPaths, IntelService } from '../src/intel/intel.service';
+import { classifyUserAgent } from '../src/rules/engine/bot-classifier';
+import { compileRules, evaluate } from '../src/rules/engine/engine';
+import { CounterStore } from '../src/rules/engine/rate-limit';
+import { shieldSampleStats } from '../src/rules/engine/shield.bench';
+import type { EngineRule, Enrichment, RequestFacts } from '../src/rules/engine/types';
+import type { CreateRuleInput } from '../src/rules/rules.schemas';
+import { startClickHouse } from '../test/support/clickhouse';
+import { startServer, ServerChild } from './children';
+import { LoadSettings, measure, warmUp } from './load';
+import { Row } from './report';
+import type { WireRequest } from './wire';
+
+/** The rules the benchmark site has: one of each type, all LIVE but the email rule. */
+export const BENCH_RULES: (CreateRuleInput & { live: boolean })[] = [
+  {
+    name: 'Shield',
+    type: 'shield',
+    config: { detect: ['sql_injection', 'xss', 'path_traversal', 'command_injection', 'scanner'] },
+    live: true,
+  },
+  {
+    name: 'Bots',
+    type: 'bot',
+    config: { deny: ['scraper', 'headless_browser'], allow: [], denyEmptyUserAgent: true },
+    live: true,
+  },
+  {
+    name: 'No Tor',
+    type: 'filter',
+    config: { action: 'deny', match: { networkTypes: ['tor'] } },
+    live: true,
+  },
+  {
+    name: 'API limit',
+    type: 'rate_limit',
+    config: {
+      algorithm: 'sliding_window',
+      max: 1_000_000,
+      intervalSeconds: 60,
+      characteristic: 'ip',
+    },
+    live: true,
+  },
+  { name: 'Sign-up email', type: 'email', config: { deny: ['disposable'] }, live: false },
+];
+
+const BROWSER_UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Safari/537.36';
+
+/** The decide body every benchmark request sends: a typical browser page view. */
+export const DECIDE_BODY = {
+  ip: '80.128.0.1',
+  method: 'GET',
+  protocol: 'HTTP/1.1',
+  host: 'shop.example.com',
+  path: '/products/blue-running-shoes',
+  query: 'size=42&color=blue',
+  headers: {
+    'user-agent': BROWSER_UA,
+    accept: 'text/html,application/xhtml+xml',
+    'accept-language': 'de-DE,de;q=0.9,en;q=0.8',
+    referer: 'https://shop.example.com/products',
+    cookie: 'session=abc123; theme=dark',
+  },
+};
+
+const log = (message: string) => console.error(`[bench] ${message}`);
+
+async function rest<T>(url: string, token: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body ?? {}),
+  });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/** Creates a team, a site with BENCH_RULES, and returns the site key. */
+async function seedSite(url: string, restToken: string): Promise<string> {
+  const team = await rest<{ id: string }>(url, restToken, '/v1/teams', { name: 'Decide bench' });
+  const site = await rest<{ id: string; key: string }>(
+    url,
+    restToken,
+    `/v1/teams/${team.id}/sites`,
+    {
+      name: 'Shop',
+      domain: 'shop.example.com',
+    },
+  );
+  for (const { live, ...rule } of BENCH_RULES) {
+    const created = await rest<{ id: string }>(url, restToken, `/v1/sites/${site.id}/rules`, rule);
+    if (live) await rest(url, restToken, `/v1/rules/${created.id}/promote`);
+  }
+  return site.key;
+}
+
+const isAllow = (body: string) => body.includes('"conclusion":"ALLOW"');
+const isHello = (body: string) => body === '{"hello":"world"}';
+
+export interface DecideHttpResult {
+  decide: Row;
+  decideAt1k: Row;
+  hello: Row;
+}
+
+/** Decide over HTTP on the whole app, at full speed and at 1,000 req/s, and bare node:http. */
+export async function decideOverHttp(
+  start: { issuer: string; restToken: string },
+  settings: LoadSettings,
+): Promise<DecideHttpResult> {
+  let server: ServerChild | undefined;
+  try {
+    log('starting the Bulwark app for decide');
+    server = await startServer('app', start);
+    const key = await seedSite(server.url, start.restToken);
+    const call: WireRequest = {
+      method: 'POST',
+      path: '/v1/decide',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(DECIDE_BODY),
+    };
+    await warmUp(server.url, [call], isAllow, settings);
+    log('decide: full speed');
+    const decide = {
+      name: 'POST /v1/decide, whole app',
+      measurement: await measure(server.url, call, isAllow, settings),
+    };
+    log('decide: 1,000 req/s');
+    const decideAt1k = {
+      name: 'POST /v1/decide at 1,000 req/s',
+      measurement: await measure(server.url, call, isAllow, settings, 1000),
+    };
+    await server.stop();
+
+    log('starting bare node:http hello world');
+    server = await startServer('hello', start);
+    const hello: WireRequest = {
+      ...call,
+      path: '/',
+      headers: { 'content-type': 'application/json' },
+    };
+    await warmUp(server.url, [hello], isHello, settings);
+    const bare = {
+      name: 'Bare node:http hello world (same body sent)',
+      measurement: await measure(server.url, hello, isHello, settings),
+    };
+    await server.stop();
+    server = undefined;
+    return { decide, decideAt1k, hello: bare };
+  } finally {
+    await server?.stop();
+  }
+}
+
+export interface MicroResult {
+  ruleEvalUs: number;
+  enrichUs: number;
+  intelNs: number;
+  intelLoadMs: number;
+  shield: ReturnType<typeof shieldSampleStats>;
+}
+
+/** In-process timings: rule evaluation per decision (BENCH_RULES), intel lookups, shield set. */
+export async function micro(): Promise<MicroResult> {
+  const loadStarted = performance.now();
+  const intel = IntelService.load(defaultIntelPaths());
+  const intelLoadMs = performance.now() - loadStarted;
+  const ips = Array.from({ length: 1024 }, (_, i) =>
+    i % 4 === 3
+      ? `2a02:${(i * 7919).toString(16)}::${i.toString(16)}`
+      : `${((i * 37) % 223) + 1}.${(i * 101) % 256}.${(i * 13) % 256}.${i % 256}`,
+  );
+  const intelNs = benchIntelLookup(intel, ips, 200).nsPerLookup;
+
+  const rules: EngineRule[] = BENCH_RULES.map((r, i) => ({
+    id: `rule_${i}`,
+    type: r.type,
+    mode: r.live ? 'LIVE' : 'DRY_RUN',
+    config: r.config,
+    createdAt: new Date(i),
+  }));
+  const compiled = compileRules(rules, { counters: new CounterStore() });
+  const facts: RequestFacts = { ...DECIDE_BODY, characteristics: {} };
+  const enrich = (): Enrichment => {
+    const ip = intel.lookup(facts.ip);
+    const ua = facts.headers['user-agent'] ?? '';
+    return {
+      country: ip?.country ?? null,
+      asn: ip?.asn ?? null,
+      asOrg: ip?.asOrg ?? null,
+      networkType: ip?.networkType ?? 'unknown',
+      botCategory: classifyUserAgent(ua, ip?.asn ?? null),
+      userAgent: ua,
+    };
+  };
+  const fail = (): never => {
+    throw new Error('a bench rule failed');
+  };
+  const rounds = 20_000;
+  for (let i = 0; i < 2_000; i++) await evaluate(compiled, facts, enrich(), fail);
+  let started = performance.now();
+  for (let i = 0; i < rounds; i++) enrich();
+  const enrichUs = ((performance.now() - started) * 1000) / rounds;
+  const e = enrich();
+  started = performance.now();
+  for (let i = 0; i < rounds; i++) await evaluate(compiled, facts, e, fail);
+  const ruleEvalUs = ((performance.now() - started) * 1000) / rounds;
+  return { ruleEvalUs, enrichUs, intelNs, intelLoadMs, shield: shieldSampleStats() };
+}
+
+export interface IngestRow {
+  name: string;
+  rows: number;
+  rowsPerSec: number;
+}
+
+function records(n: number): DecisionRecord[] {
+  const t0 = Date.UTC(2026, 10, 1);
+  return Array.from({ length: n }, (_, i) => ({
+    id: typeid('req').toString(),
+    siteId: `site_bench${i % 5}`,
+    teamId: 'team_bench',
+    timeMs: t0 + i * 50,
+    ip: `198.51.100.${i % 250}`,
+    method: i % 10 === 0 ? 'POST' : 'GET',
+    protocol: 'HTTP/1.1',
+    host: 'shop.example.com',
+    path: `/products/${i % 500}`,
+    query: i % 3 === 0 ? `page=${i % 7}` : '',
+    userAgent: BROWSER_UA,
+    headers: {
+      'user-agent': BROWSER_UA,
+      accept: 'text/html',
+      referer: 'https://shop.example.com/',
+    },
+    email: null,
+    country: 'DE',
+    asn: 3320,
+    asOrg: 'Deutsche Telekom AG',
+    networkType: 'residential',
+    botCategory: null,
+    conclusion: i % 20 === 0 ? 'DENY' : 'ALLOW',
+    reason: i % 20 === 0 ? 'SQL_INJECTION' : 'NO_RULE_DENIED',
+    ruleId: i % 20 === 0 ? 'rule_shield' : null,
+    results: [
+      {
+        ruleId: 'rule_shield',
+        type: 'shield',
+        mode: 'LIVE',
+        conclusion: i % 20 === 0 ? 'DENY' : 'ALLOW',
+        reason: i % 20 === 0 ? 'SQL_INJECTION' : 'NOT_MATCHED',
+      },
+    ],
+    dryRunDenials: [],
+  }));
+}
+
+/** Rows per second into each store in writer-sized batches, and the raw clickhouse-client. */
+export async function ingest(total = 50_000, batch = 1000): Promise<IngestRow[]> {
+  const out: IngestRow[] = [];
+  const timeBatches = async (
+    name: string,
+    insert: (rows: DecisionRecord[]) => Promise<unknown>,
+  ) => {
+    const rows = records(total);
+    const started = performance.now();
+    for (let i = 0; i < rows.length; i += batch) await insert(rows.slice(i, i + batch));
+    out.push({ name, rows: total, rowsPerSec: total / ((performance.now() - started) / 1000) });
+  };
+
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-bench-duckdb-'));
+  const duck = await DuckDbStore.open(join(dir, 'analytics.duckdb'));
+  try {
+    await duck.migrate();
+    log(`ingest: DuckDB, ${total} rows in batches of ${batch}`);
+    await timeBatches(`DuckDB adapter (file), batches of ${batch}`, (rows) =>
+      duck.insertDecisions(rows),
+    );
+  } finally {
+    await duck.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  log('ingest: starting ClickHouse');
+  const server = await startClickHouse();
+  try {
+    const store = await ClickHouseStore.open(`${server.url}/${server.database}`);
+    try {
+      await store.migrate();
+      log(`ingest: ClickHouse adapter, ${total} rows in batches of ${batch}`);
+      await timeBatches(
+        `ClickHouse adapter (HTTP, id check + JSONEachRow), batches of ${batch}`,
+        (rows) => adapterInsert(store, rows),
+      );
+      log(`ingest: clickhouse-client, ${total} rows in batches of ${batch}`);
+      await timeBatches(`Raw clickhouse-client INSERT (native), batches of ${batch}`, (rows) =>
+        rawClientInsert(server, server.database, rows),
+      );
+      const one = records(total);
+      const started = performance.now();
+      await adapterInsert(store, one);
+      out.push({
+        name: `ClickHouse adapter, one batch of ${total}`,
+        rows: total,
+        rowsPerSec: total / ((performance.now() - started) / 1000),
+      });
+      const raw = records(total);
+      const rawStarted = performance.now();
+      await rawClientInsert(server, server.database, raw);
+      out.push({
+        name: `Raw clickhouse-client, one batch of ${total}`,
+        rows: total,
+        rowsPerSec: total / ((performance.now() - rawStarted) / 1000),
+      });
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await server.cleanup();
+  }
+  return out;
+}

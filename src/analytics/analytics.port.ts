@@ -1,0 +1,88 @@
+import type { Conclusion, DecisionReason } from '../rules/engine/types';
+import type { RuleMode, RuleType } from '../rules/rules.schemas';
+
+/** One rule's part in a decision, as stored and as returned by the decide API. */
+export interface RuleResult {
+  ruleId: string;
+  type: RuleType;
+  mode: RuleMode;
+  conclusion: Conclusion;
+  reason: DecisionReason;
+}
+
+/**
+ * One decision as the analytics store keeps it. Request-derived strings (host, path, query,
+ * userAgent, headers, email) are attacker-controlled: stores keep them as plain data and
+ * readers must present them as untrusted.
+ */
+export interface DecisionRecord {
+  /** `req_` TypeID; unique: writing the same id twice stores it once. */
+  id: string;
+  siteId: string;
+  teamId: string;
+  /** Milliseconds since the epoch. */
+  timeMs: number;
+  ip: string;
+  method: string;
+  protocol: string;
+  host: string;
+  path: string;
+  query: string;
+  userAgent: string;
+  /** A bounded subset of request headers, names in lower case. */
+  headers: Record<string, string>;
+  email: string | null;
+  country: string | null;
+  asn: number | null;
+  asOrg: string | null;
+  networkType: string;
+  botCategory: string | null;
+  conclusion: Conclusion;
+  reason: DecisionReason;
+  /** The LIVE rule that denied the request; null when allowed. */
+  ruleId: string | null;
+  results: RuleResult[];
+  /** DRY_RUN rules that would have denied the request. */
+  dryRunDenials: string[];
+}
+
+export interface DecisionFilter {
+  siteId: string;
+  conclusion?: Conclusion;
+  ip?: string;
+  pathPrefix?: string;
+  /** Decisions this rule decided (LIVE) or would have denied (DRY_RUN). */
+  ruleId?: string;
+  /** Inclusive lower bound, ms. */
+  fromMs?: number;
+  /** Exclusive upper bound, ms. */
+  toMs?: number;
+  /** Only decisions with an id before this one (ids sort by time): keyset pagination, newest first. */
+  beforeId?: string;
+  limit: number;
+}
+
+/**
+ * The analytics store: every decision lands here, every analysis reads from here. Two adapters
+ * (DuckDB embedded, ClickHouse in production) pass one contract suite, so the SQL inside each is
+ * an implementation detail and the answers are the same.
+ */
+export abstract class AnalyticsStore {
+  /** Short name for logs and metrics: `duckdb` or `clickhouse`. */
+  abstract readonly kind: string;
+  /** Creates or migrates the schema. Idempotent. */
+  abstract migrate(): Promise<void>;
+  /**
+   * Stores the batch. Idempotent by decision id: ids already stored are skipped, so a batch whose
+   * first attempt failed half-way (or timed out after the store committed) can be sent again.
+   */
+  abstract insertDecisions(batch: readonly DecisionRecord[]): Promise<void>;
+  /** Newest first. */
+  abstract listDecisions(filter: DecisionFilter): Promise<DecisionRecord[]>;
+  abstract getDecision(id: string): Promise<DecisionRecord | null>;
+  /** How many of the given ids are stored, counting each id once: for loss and duplicate checks. */
+  abstract countByIds(ids: readonly string[]): Promise<{ distinct: number; rows: number }>;
+  /** Cheap liveness probe. */
+  abstract ping(): Promise<boolean>;
+  abstract close(): Promise<void>;
+}

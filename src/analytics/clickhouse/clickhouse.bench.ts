@@ -1,0 +1,86 @@
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import type { AnalyticsStore, DecisionRecord } from '../analytics.port';
+import { COLUMNS, toClickHouseRow } from './row';
+import { identifier, isIdentifier, joinSql, sql } from './sql';
+
+/**
+ * Insert throughput of the adapter against the server's own client, on the same rows: the bench
+ * runner calls both and reports rows/s. Both timings include turning records into rows.
+ */
+
+/** Milliseconds for `store.insertDecisions(rows)`: existence check plus JSONEachRow over HTTP. */
+export async function adapterInsert(
+  store: AnalyticsStore,
+  rows: readonly DecisionRecord[],
+): Promise<number> {
+  const started = performance.now();
+  await store.insertDecisions(rows);
+  return performance.now() - started;
+}
+
+/**
+ * Milliseconds for piping the same rows, as JSONEachRow, into
+ * `clickhouse-client --query "INSERT INTO <database>.decisions (...) FORMAT JSONEachRow"` over the
+ * native protocol. Includes starting the client process, as a shell pipeline would. No existence
+ * check: the rows must not be stored yet, or they are stored twice.
+ */
+export async function rawClientInsert(
+  server: { tcpPort: number; host?: string; user?: string; password?: string },
+  database: string,
+  rows: readonly DecisionRecord[],
+): Promise<number> {
+  if (!isIdentifier(database)) throw new TypeError(`not a database name: ${database}`);
+  const started = performance.now();
+  const body = rows.map((d) => JSON.stringify(toClickHouseRow(d))).join('\n') + '\n';
+  const query = sql`INSERT INTO ${identifier(database)}.decisions (${joinSql(
+    COLUMNS.map(identifier),
+    ', ',
+  )}) FORMAT JSONEachRow`.text;
+  const [file, prefix] = clientCommand();
+  const args = [
+    ...prefix,
+    `--host=${server.host ?? '127.0.0.1'}`,
+    `--port=${server.tcpPort}`,
+    `--user=${server.user ?? 'default'}`,
+    `--query=${query}`,
+  ];
+  // On the command line, as 18.16's client takes it no other way; visible in `ps`, so meant for
+  // local bench servers only.
+  if (server.password) args.push(`--password=${server.password}`);
+  await new Promise<void>((done, fail) => {
+    const child = spawn(file, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => (stderr += chunk));
+    child.once('error', fail);
+    child.once('exit', (code, signal) =>
+      code === 0
+        ? done()
+        : fail(new Error(`clickhouse-client exited with ${code ?? signal}: ${stderr.trim()}`)),
+    );
+    child.stdin.on('error', () => undefined); // a failed client reports through 'exit'
+    child.stdin.end(body);
+  });
+  return performance.now() - started;
+}
+
+/** `clickhouse-client` (Debian 18.16) or the single upstream binary as `clickhouse client`. */
+export function clientCommand(): [string, string[]] {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/bin', '/usr/local/bin'];
+  const client = dirs.map((d) => join(d, 'clickhouse-client')).find(isExecutable);
+  if (client) return [client, []];
+  const multi = dirs.map((d) => join(d, 'clickhouse')).find(isExecutable);
+  if (multi) return [multi, ['client']];
+  throw new Error('clickhouse-client is not installed (bash scripts/clickhouse.sh ensure)');
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,353 @@
+import { createHash } from 'node:crypto';
+import { ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { AnalyticsStore, DecisionFilter, DecisionRecord } from '../analytics.port';
+import { fromRow, StoredRow } from '../rows';
+import { COLUMNS, toClickHouseRow } from './row';
+import { identifier, integer, isIdentifier, joinSql, quoteString, Sql, sql, tuple } from './sql';
+
+export interface ClickHouseStoreOptions {
+  /** Overrides the database named in the URL path. */
+  database?: string;
+  /** Per-request timeout; the client's default is 30 s. */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * Migrations in order; the index + 1 is the version recorded in `bulwark_schema`. ClickHouse has
+ * no transactions, so every statement must be safe to run again (IF NOT EXISTS): a crash between
+ * a migration and its version row just repeats the migration. One statement per entry, because
+ * the HTTP interface runs one statement per request.
+ *
+ * Written for 18.16 (Debian bookworm) and later: no Nullable (nulls are '' and ASN 0, as
+ * `fromRow` expects), no LowCardinality, DateTime64, TTL or IPv4 types. ReplacingMergeTree merges
+ * away rows with the same sorting key, so a duplicate that slipped past the insert check (two
+ * writers racing) disappears eventually; the readers meanwhile read each id once (LIMIT 1 BY).
+ */
+const MIGRATIONS: readonly (readonly Sql[])[] = [
+  [
+    sql`CREATE TABLE IF NOT EXISTS decisions (
+      id String,
+      site_id String,
+      team_id String,
+      ts_ms Int64,
+      ip String,
+      method String,
+      protocol String,
+      host String,
+      path String,
+      query String,
+      user_agent String,
+      headers String,
+      email String,
+      country String,
+      asn UInt32,
+      as_org String,
+      network_type String,
+      bot_category String,
+      conclusion String,
+      reason String,
+      rule_id String,
+      results String,
+      dry_run_denials Array(String)
+    ) ENGINE = ReplacingMergeTree()
+    PARTITION BY toYYYYMM(toDateTime(intDiv(ts_ms, 1000), 'UTC'))
+    ORDER BY (site_id, ts_ms, id)`,
+  ],
+];
+
+const SELECT_COLUMNS = joinSql(COLUMNS.map(identifier), ', ');
+
+/**
+ * Lists of ids in query text are cut into pieces that keep a query below ClickHouse's
+ * max_query_size (256 KiB by default), so a 10k batch needs no server setting raised.
+ */
+const MAX_LIST_CHARS = 192 * 1024;
+
+/**
+ * The range lookup in storedIds reads at most max(MIN, FACTOR x batch) ids before it gives up for
+ * the id-list lookup: enough for a live batch among other writers, bounded for a wide range.
+ */
+const RANGE_LOOKUP_MIN = 20_000;
+const RANGE_LOOKUP_FACTOR = 4;
+
+interface IdSiteTime {
+  id: string;
+  site_id: string;
+  ts_ms: number;
+}
+
+/**
+ * The production analytics store. Rows are written as JSONEachRow in the request body (values
+ * never pass through SQL text); values in queries go through the `sql` helper.
+ *
+ * Idempotency without unique keys: before inserting, the batch's ids that are already stored are
+ * looked up and skipped, and one store instance writes one batch at a time so its own lookups and
+ * inserts cannot interleave. The insert's query_id is derived from the ids it writes: if an
+ * earlier attempt of the same rows is still running on the server (the client timed out, the
+ * server did not), ClickHouse refuses the second one with QUERY_WITH_SAME_ID_IS_ALREADY_RUNNING
+ * instead of storing the rows twice, and the caller's retry finds them stored.
+ */
+export class ClickHouseStore extends AnalyticsStore {
+  readonly kind = 'clickhouse';
+  private writeQueue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly client: ClickHouseClient,
+    private readonly settings: { url: URL; database: string; requestTimeoutMs: number },
+  ) {
+    super();
+  }
+
+  /**
+   * `url` is the HTTP interface, e.g. `http://default:@127.0.0.1:8123/bulwark`: credentials in the
+   * user-info part, the database in the path (`default` when there is none). `migrate()` creates
+   * the database if it is missing.
+   */
+  static open(url: string, options: ClickHouseStoreOptions = {}): Promise<ClickHouseStore> {
+    // Inside the executor, a bad URL becomes a rejection like any other open() failure.
+    return new Promise((resolve) => resolve(ClickHouseStore.create(url, options)));
+  }
+
+  private static create(url: string, options: ClickHouseStoreOptions): ClickHouseStore {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new TypeError(`CLICKHOUSE_URL must be http(s), got ${parsed.protocol}`);
+    }
+    const fromPath = decodeURIComponent(parsed.pathname.replace(/^\/+|\/+$/g, ''));
+    const database = options.database ?? (fromPath === '' ? 'default' : fromPath);
+    if (!isIdentifier(database)) {
+      throw new TypeError(`ClickHouse database must be a plain identifier, got ${database}`);
+    }
+    // The client would read the path as the database too; it is passed explicitly instead so
+    // that the bootstrap client in migrate() can use the same URL with another database.
+    parsed.pathname = '/';
+    const settings = {
+      url: parsed,
+      database,
+      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    };
+    return new ClickHouseStore(connect(settings, database), settings);
+  }
+
+  /** The database this store reads and writes. */
+  get database(): string {
+    return this.settings.database;
+  }
+
+  async migrate(): Promise<void> {
+    // The main client names the database in every request, which fails while it does not exist:
+    // create it through a client bound to `default`.
+    const bootstrap = connect(this.settings, 'default');
+    try {
+      await bootstrap.command({
+        query: sql`CREATE DATABASE IF NOT EXISTS ${identifier(this.settings.database)}`.text,
+      });
+    } finally {
+      await bootstrap.close();
+    }
+    await this.command(
+      sql`CREATE TABLE IF NOT EXISTS bulwark_schema (version UInt32, applied_at DateTime DEFAULT now())
+          ENGINE = MergeTree() ORDER BY version`,
+    );
+    const [row] = await this.select<{ v: number | string }>(
+      sql`SELECT max(version) AS v FROM bulwark_schema`,
+    );
+    const current = Number(row?.v ?? 0);
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      for (const statement of MIGRATIONS[v]) await this.command(statement);
+      await this.command(sql`INSERT INTO bulwark_schema (version) VALUES (${v + 1})`);
+    }
+  }
+
+  insertDecisions(batch: readonly DecisionRecord[]): Promise<void> {
+    if (batch.length === 0) return Promise.resolve();
+    // One batch at a time: the existence check and the insert of one batch must not interleave
+    // with another batch's, or both could find an id missing and write it twice.
+    const run = this.writeQueue.then(() => this.insertNow(batch));
+    this.writeQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async insertNow(batch: readonly DecisionRecord[]): Promise<void> {
+    // Map rows first: an invalid number fails the batch before anything is written.
+    const unique = new Map<string, DecisionRecord>();
+    for (const d of batch) if (!unique.has(d.id)) unique.set(d.id, d);
+    const rows = [...unique.values()].map(toClickHouseRow);
+    const stored = await this.storedIds(rows);
+    const missing = rows.filter((r) => !stored.has(r.id));
+    if (missing.length === 0) return;
+    await this.client.insert({
+      table: 'decisions',
+      format: 'JSONEachRow',
+      columns: [...COLUMNS],
+      values: missing,
+      query_id: insertQueryId(
+        this.settings.database,
+        missing.map((r) => r.id),
+      ),
+    });
+  }
+
+  /**
+   * Which of the rows' ids are stored. Lookups are narrowed by the rows' sites and time range
+   * (the table's sorting and partition keys), which is exact because an id always comes back with
+   * the same record: a retry sends the same decision again.
+   *
+   * A batch usually covers a few seconds, so first all ids stored in its sites and time range are
+   * fetched, up to a cap, and compared here: one cheap query. Parsing a long `id IN (...)` list
+   * costs 18.16 about 10 ms per 1000 ids, so that is only the fallback for wide ranges (a batch
+   * that mixes old retries with new decisions, or a busy range) and for batches with many sites.
+   */
+  private async storedIds(rows: readonly IdSiteTime[]): Promise<Set<string>> {
+    const wanted = new Set(rows.map((r) => r.id));
+    const { sites, min, max } = extent(rows);
+    const sitesCost = sites.reduce((sum, site) => sum + listCost(site), 0);
+    if (sitesCost <= MAX_LIST_CHARS) {
+      const cap = Math.max(RANGE_LOOKUP_MIN, RANGE_LOOKUP_FACTOR * rows.length);
+      const inRange = await this.select<{ id: string }>(
+        sql`SELECT id FROM decisions
+            WHERE site_id IN ${tuple(sites)} AND ts_ms >= ${min} AND ts_ms <= ${max}
+            LIMIT ${cap + 1}`,
+      );
+      if (inRange.length <= cap) {
+        return new Set(inRange.map((r) => r.id).filter((id) => wanted.has(id)));
+      }
+    }
+    const found = new Set<string>();
+    for (const chunk of chunkByLength(rows, (r) => listCost(r.id) + listCost(r.site_id))) {
+      const part = extent(chunk);
+      const result = await this.select<{ id: string }>(
+        sql`SELECT DISTINCT id FROM decisions
+            WHERE site_id IN ${tuple(part.sites)} AND ts_ms >= ${part.min} AND ts_ms <= ${part.max}
+              AND id IN ${tuple(chunk.map((r) => r.id))}`,
+      );
+      for (const r of result) found.add(r.id);
+    }
+    return found;
+  }
+
+  async listDecisions(filter: DecisionFilter): Promise<DecisionRecord[]> {
+    // Same filter semantics as the DuckDB adapter: empty strings mean "no filter".
+    const where = [sql`site_id = ${filter.siteId}`];
+    if (filter.conclusion) where.push(sql`conclusion = ${filter.conclusion}`);
+    if (filter.ip) where.push(sql`ip = ${filter.ip}`);
+    // startsWith compares bytes: '%' and '_' in the prefix are literal, unlike in LIKE.
+    if (filter.pathPrefix) where.push(sql`startsWith(path, ${filter.pathPrefix})`);
+    if (filter.ruleId) {
+      where.push(sql`(rule_id = ${filter.ruleId} OR has(dry_run_denials, ${filter.ruleId}))`);
+    }
+    if (filter.fromMs !== undefined) where.push(sql`ts_ms >= ${integer(filter.fromMs)}`);
+    if (filter.toMs !== undefined) where.push(sql`ts_ms < ${integer(filter.toMs)}`);
+    if (filter.beforeId) where.push(sql`id < ${filter.beforeId}`);
+    // LIMIT 1 BY id reads an id once even while a duplicate is not merged away yet.
+    const rows = await this.select<StoredRow>(
+      sql`SELECT ${SELECT_COLUMNS} FROM decisions WHERE ${joinSql(where, ' AND ')}
+          ORDER BY id DESC LIMIT 1 BY id LIMIT ${integer(filter.limit, 0)}`,
+    );
+    return rows.map(fromRow);
+  }
+
+  async getDecision(id: string): Promise<DecisionRecord | null> {
+    const [row] = await this.select<StoredRow>(
+      sql`SELECT ${SELECT_COLUMNS} FROM decisions WHERE id = ${id} LIMIT 1`,
+    );
+    return row ? fromRow(row) : null;
+  }
+
+  /** Raw rows, not FINAL: a duplicate that has not been merged yet must show in `rows`. */
+  async countByIds(ids: readonly string[]): Promise<{ distinct: number; rows: number }> {
+    const unique = [...new Set(ids)];
+    let distinct = 0;
+    let rows = 0;
+    // Each id is in one chunk only, so the per-chunk distinct counts add up.
+    for (const chunk of chunkByLength(unique, listCost)) {
+      const [row] = await this.select<{ d: number | string; n: number | string }>(
+        sql`SELECT uniqExact(id) AS d, count() AS n FROM decisions WHERE id IN ${tuple(chunk)}`,
+      );
+      distinct += Number(row?.d ?? 0);
+      rows += Number(row?.n ?? 0);
+    }
+    return { distinct, rows };
+  }
+
+  /** False when the server does not answer a query on this database (down, auth, no database). */
+  async ping(): Promise<boolean> {
+    try {
+      const [row] = await this.select<{ ok: number }>(sql`SELECT 1 AS ok`);
+      return row?.ok === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.writeQueue;
+    await this.client.close();
+  }
+
+  private async select<T>(query: Sql): Promise<T[]> {
+    const result = await this.client.query({ query: query.text, format: 'JSONEachRow' });
+    return result.json<T>();
+  }
+
+  private async command(statement: Sql): Promise<void> {
+    await this.client.command({ query: statement.text });
+  }
+}
+
+function connect(
+  settings: { url: URL; requestTimeoutMs: number },
+  database: string,
+): ClickHouseClient {
+  return createClient({
+    url: new URL(settings.url),
+    database,
+    request_timeout: settings.requestTimeoutMs,
+    // Every failure reaches the caller as a rejected promise, which logs it once with context;
+    // the client's own console logger would print each one again (a stream while the server
+    // is down).
+    log: { level: ClickHouseLogLevel.OFF },
+  });
+}
+
+/**
+ * Same database and ids, same query_id: see the class comment. Query ids are unique per server,
+ * so the database is part of the hash (two databases may well receive the same ids).
+ */
+function insertQueryId(database: string, ids: readonly string[]): string {
+  const hash = createHash('sha256').update(database).update('\n').update(ids.join('\n'));
+  return `bulwark-insert-${hash.digest('hex').slice(0, 32)}`;
+}
+
+/** The distinct sites and the time range of some rows. */
+function extent(rows: readonly IdSiteTime[]): { sites: string[]; min: number; max: number } {
+  let min = rows[0].ts_ms;
+  let max = min;
+  for (const r of rows) {
+    if (r.ts_ms < min) min = r.ts_ms;
+    if (r.ts_ms > max) max = r.ts_ms;
+  }
+  return { sites: [...new Set(rows.map((r) => r.site_id))], min, max };
+}
+
+/** Characters a value takes in a rendered list: the quoted literal and its ', ' separator. */
+const listCost = (value: string): number => quoteString(value).length + 2;
+
+/** Splits a list so that each piece renders to at most MAX_LIST_CHARS of query text. */
+function chunkByLength<T>(items: readonly T[], costOf: (item: T) => number): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const item of items) {
+    const cost = costOf(item);
+    if (current.length > 0 && size + cost > MAX_LIST_CHARS) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(item);
+    size += cost;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}

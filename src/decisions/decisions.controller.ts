@@ -1,0 +1,35 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { createZodDto, ZodResponse } from 'nestjs-zod';
+import { Actor } from '../auth/actor';
+import { CurrentActor } from '../auth/auth.decorators';
+import { parseDecisionId, parseSiteId } from '../common/ids';
+import { DecisionPage, DecisionView, ListDecisionsQuery } from './decisions.schemas';
+import { DecisionsService } from './decisions.service';
+
+class ListDecisionsQueryDto extends createZodDto(ListDecisionsQuery) {}
+class DecisionDto extends createZodDto(DecisionView) {}
+class DecisionPageDto extends createZodDto(DecisionPage) {}
+
+@ApiTags('decisions')
+@ApiBearerAuth()
+@Controller('v1')
+export class DecisionsController {
+  constructor(private readonly decisions: DecisionsService) {}
+
+  @Get('sites/:siteId/decisions')
+  @ZodResponse({ type: DecisionPageDto })
+  list(
+    @CurrentActor() actor: Actor,
+    @Param('siteId') siteId: string,
+    @Query() query: ListDecisionsQueryDto,
+  ) {
+    return this.decisions.list(actor, parseSiteId(siteId), query);
+  }
+
+  @Get('decisions/:decisionId')
+  @ZodResponse({ type: DecisionDto })
+  get(@CurrentActor() actor: Actor, @Param('decisionId') decisionId: string) {
+    return this.decisions.get(actor, parseDecisionId(decisionId));
+  }
+}

@@ -1,0 +1,153 @@
+import type { AnalyticsStore, DecisionRecord } from '../../src/analytics/analytics.port';
+import { ANALYTICS_ADAPTERS, OpenedStore } from '../support/analytics-stores';
+import { decision } from '../support/decisions';
+
+/** Strings an attacker might send in any request field; stores must keep them as plain data. */
+const HOSTILE = [
+  "'; DROP TABLE decisions; --",
+  "\\'; SELECT 1; --",
+  'a\\b\\\\c',
+  'O\'Brien "quoted" `tick`',
+  'line\nbreak\ttab\rreturn',
+  'nul\u0000byte',
+  '{name:String} {{x}} ${x} %s ? $1',
+  '🙂 ünïcödé 中文 עברית',
+  '\u202eright-to-left override',
+];
+
+const SITE_A = 'site_01jaaaaaaaaaaaaaaaaaaaaaaa';
+const SITE_B = 'site_01jbbbbbbbbbbbbbbbbbbbbbbb';
+
+describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) => {
+  let opened: OpenedStore;
+  let store: AnalyticsStore;
+
+  beforeAll(async () => {
+    opened = await open();
+    store = opened.store;
+  }, 120_000);
+  afterAll(() => opened?.cleanup());
+
+  it('round-trips a decision exactly, nulls and nested data included', async () => {
+    const full = decision({
+      siteId: SITE_A,
+      email: 'someone@example.org',
+      botCategory: 'http_client',
+      conclusion: 'DENY',
+      reason: 'SQL_INJECTION',
+      ruleId: 'rule_01jshieldshieldshieldshield',
+      results: [
+        {
+          ruleId: 'rule_01jshieldshieldshieldshield',
+          type: 'shield',
+          mode: 'LIVE',
+          conclusion: 'DENY',
+          reason: 'SQL_INJECTION',
+        },
+      ],
+      dryRunDenials: ['rule_01jdryrundryrundryrundryrun'],
+    });
+    const bare = decision({ siteId: SITE_A, country: null, asn: null, asOrg: null });
+    await store.insertDecisions([full, bare]);
+    expect(await store.getDecision(full.id)).toEqual(full);
+    expect(await store.getDecision(bare.id)).toEqual(bare);
+    expect(await store.getDecision('req_01jnotstorednotstorednotstor')).toBeNull();
+  });
+
+  it('stores hostile strings in every field as plain data', async () => {
+    const rows: DecisionRecord[] = HOSTILE.map((s) =>
+      decision({
+        siteId: SITE_A,
+        host: s,
+        path: `/${s}`,
+        query: s,
+        userAgent: s,
+        headers: { 'x-evil': s, [s.slice(0, 8)]: 'v' },
+        email: s,
+        asOrg: s,
+      }),
+    );
+    await store.insertDecisions(rows);
+    for (const row of rows) expect(await store.getDecision(row.id)).toEqual(row);
+    expect(await store.listDecisions({ siteId: SITE_A, ip: HOSTILE[0], limit: 10 })).toEqual([]);
+    expect(await store.listDecisions({ siteId: HOSTILE[0], limit: 10 })).toEqual([]);
+    expect(await store.getDecision(HOSTILE[0])).toBeNull();
+  });
+
+  it('stores a repeated batch once', async () => {
+    const batch = [decision({ siteId: SITE_B }), decision({ siteId: SITE_B })];
+    await store.insertDecisions(batch);
+    await store.insertDecisions(batch);
+    await store.insertDecisions([batch[1], decision({ siteId: SITE_B })]);
+    expect(await store.countByIds(batch.map((d) => d.id))).toEqual({ distinct: 2, rows: 2 });
+  });
+
+  describe('listDecisions', () => {
+    const site = 'site_01jlistlistlistlistlistlist';
+    const t0 = Date.UTC(2026, 10, 1);
+    const rows = Array.from({ length: 12 }, (_, i) =>
+      decision({
+        siteId: site,
+        timeMs: t0 + i * 60_000,
+        ip: i % 3 === 0 ? '198.51.100.1' : '2001:db8::1',
+        path: i % 2 === 0 ? '/api/100%_off' : '/api/other',
+        conclusion: i % 4 === 0 ? 'DENY' : 'ALLOW',
+        reason: i % 4 === 0 ? 'RATE_LIMITED' : 'NO_RULE_DENIED',
+        ruleId: i % 4 === 0 ? 'rule_01jlivelivelivelivelivelive' : null,
+        dryRunDenials: i % 5 === 0 ? ['rule_01jdrydrydrydrydrydrydrydr'] : [],
+      }),
+    );
+    // Ids are time-ordered TypeIDs; the newest decision has the greatest id.
+    const newestFirst = [...rows].sort((a, b) => (a.id < b.id ? 1 : -1));
+    const ids = (list: DecisionRecord[]) => list.map((d) => d.id);
+
+    beforeAll(() => store.insertDecisions(rows));
+
+    it('lists one site only, newest first, and pages with beforeId', async () => {
+      const first = await store.listDecisions({ siteId: site, limit: 5 });
+      expect(ids(first)).toEqual(ids(newestFirst.slice(0, 5)));
+      const second = await store.listDecisions({ siteId: site, limit: 5, beforeId: first[4].id });
+      expect(ids(second)).toEqual(ids(newestFirst.slice(5, 10)));
+      const last = await store.listDecisions({ siteId: site, limit: 5, beforeId: second[4].id });
+      expect(ids(last)).toEqual(ids(newestFirst.slice(10)));
+    });
+
+    it('filters by conclusion, ip, path prefix (literally), rule and time', async () => {
+      const expectFilter = async (
+        filter: Partial<Parameters<AnalyticsStore['listDecisions']>[0]>,
+        keep: (d: DecisionRecord) => boolean,
+      ) => {
+        const got = await store.listDecisions({ siteId: site, limit: 100, ...filter });
+        expect(ids(got)).toEqual(ids(newestFirst.filter(keep)));
+      };
+      await expectFilter({ conclusion: 'DENY' }, (d) => d.conclusion === 'DENY');
+      await expectFilter({ ip: '2001:db8::1' }, (d) => d.ip === '2001:db8::1');
+      await expectFilter({ pathPrefix: '/api/100%_' }, (d) => d.path.startsWith('/api/100%_'));
+      await expectFilter({ pathPrefix: '/api/1_' }, () => false);
+      await expectFilter(
+        { ruleId: 'rule_01jlivelivelivelivelivelive' },
+        (d) => d.ruleId === 'rule_01jlivelivelivelivelivelive',
+      );
+      await expectFilter({ ruleId: 'rule_01jdrydrydrydrydrydrydrydr' }, (d) =>
+        d.dryRunDenials.includes('rule_01jdrydrydrydrydrydrydrydr'),
+      );
+      await expectFilter(
+        { fromMs: t0 + 3 * 60_000, toMs: t0 + 7 * 60_000 },
+        (d) => d.timeMs >= t0 + 3 * 60_000 && d.timeMs < t0 + 7 * 60_000,
+      );
+      await expectFilter(
+        { conclusion: 'ALLOW', ip: '198.51.100.1', pathPrefix: '/api/o' },
+        (d) => d.conclusion === 'ALLOW' && d.ip === '198.51.100.1' && d.path.startsWith('/api/o'),
+      );
+    });
+  });
+
+  it('keeps data and schema across a restart, and migrating again changes nothing', async () => {
+    const kept = decision({ siteId: SITE_B });
+    await store.insertDecisions([kept]);
+    store = await opened.reopen();
+    await store.migrate();
+    expect(await store.getDecision(kept.id)).toEqual(kept);
+    expect(await store.ping()).toBe(true);
+  });
+});

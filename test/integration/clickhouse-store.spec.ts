@@ -1,0 +1,214 @@
+import { randomBytes } from 'node:crypto';
+import { ClickHouseClient, createClient } from '@clickhouse/client';
+import type { DecisionRecord } from '../../src/analytics/analytics.port';
+import { rawClientInsert } from '../../src/analytics/clickhouse/clickhouse.bench';
+import { ClickHouseStore } from '../../src/analytics/clickhouse/clickhouse.store';
+import { COLUMNS, toClickHouseRow } from '../../src/analytics/clickhouse/row';
+import { sql } from '../../src/analytics/clickhouse/sql';
+import { ClickHouseServer, startClickHouse } from '../support/clickhouse';
+import { decision } from '../support/decisions';
+
+/** ClickHouse-specific checks beyond the shared contract suite: escaping, chunking, duplicates. */
+describe('ClickHouse store', () => {
+  let server: ClickHouseServer;
+  let raw: ClickHouseClient;
+
+  beforeAll(async () => {
+    server = await startClickHouse();
+    raw = createClient({ url: server.url, request_timeout: 10_000 });
+  }, 120_000);
+  afterAll(async () => {
+    await raw?.close();
+    await server?.cleanup();
+  });
+
+  const freshStore = async (): Promise<ClickHouseStore> => {
+    const store = await ClickHouseStore.open(`${server.url}/t_${randomBytes(5).toString('hex')}`);
+    await store.migrate();
+    return store;
+  };
+
+  it('the sql helper renders every string byte for byte, as the server reads it', async () => {
+    const strings = [
+      Array.from({ length: 128 }, (_, i) => String.fromCharCode(i)).join(''),
+      "'; DROP TABLE decisions; --",
+      "\\'; SELECT 1; --",
+      "\\\\' OR 1=1 --",
+      "\\x27 \\0 \\u0027 \\N \\'",
+      '{name:String} {{x}} ${x} %s ? $1',
+      '🙂 ünïcödé 中文 עברית \u202e',
+      '',
+    ];
+    for (const s of strings) {
+      const result = await raw.query({
+        query: sql`SELECT ${s} AS v, hex(${s}) AS h, ${[s, s]} AS a`.text,
+        format: 'JSONEachRow',
+      });
+      const [row] = await result.json<{ v: string; h: string; a: string[] }>();
+      expect(row).toEqual({ v: s, h: Buffer.from(s).toString('hex').toUpperCase(), a: [s, s] });
+    }
+  });
+
+  it('finds hostile values by every filter, and stores a hostile id as data', async () => {
+    const store = await freshStore();
+    try {
+      const evil = "x'); DROP TABLE decisions; --\\\u0000%_";
+      const site = `site_${evil}`;
+      const target = decision({
+        id: `req_${evil}`,
+        siteId: site,
+        ip: evil,
+        path: `/${evil}/tail`,
+        ruleId: evil,
+        conclusion: 'DENY',
+        reason: 'SQL_INJECTION',
+      });
+      const dry = decision({ siteId: site, dryRunDenials: [evil] });
+      const other = decision({ siteId: site, path: '/x', ip: 'x' });
+      await store.insertDecisions([target, dry, other]);
+      const ids = (list: DecisionRecord[]) => list.map((d) => d.id).sort();
+      expect(await store.getDecision(target.id)).toEqual(target);
+      expect(ids(await store.listDecisions({ siteId: site, ip: evil, limit: 10 }))).toEqual([
+        target.id,
+      ]);
+      const prefix = await store.listDecisions({ siteId: site, pathPrefix: `/${evil}`, limit: 10 });
+      expect(ids(prefix)).toEqual([target.id]);
+      const byRule = await store.listDecisions({ siteId: site, ruleId: evil, limit: 10 });
+      expect(ids(byRule)).toEqual(ids([target, dry]));
+      expect(await store.countByIds([target.id, target.id, evil])).toEqual({
+        distinct: 1,
+        rows: 1,
+      });
+      // The table is still there and holds exactly what was written.
+      expect(await store.countByIds([target.id, dry.id, other.id])).toEqual({
+        distinct: 3,
+        rows: 3,
+      });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('reads each id once while a duplicate is not merged away, and counts raw rows', async () => {
+    const store = await freshStore();
+    try {
+      const d = decision({ siteId: 'site_dup' });
+      await store.insertDecisions([d]);
+      // A second copy as a racing writer would leave it, bypassing the existence check.
+      await raw.insert({
+        table: `${store.database}.decisions`,
+        format: 'JSONEachRow',
+        columns: [...COLUMNS],
+        values: [toClickHouseRow(d)],
+      });
+      expect(await store.countByIds([d.id])).toEqual({ distinct: 1, rows: 2 });
+      expect(await store.getDecision(d.id)).toEqual(d);
+      expect(await store.listDecisions({ siteId: 'site_dup', limit: 10 })).toEqual([d]);
+      await store.insertDecisions([d]);
+      expect(await store.countByIds([d.id])).toEqual({ distinct: 1, rows: 2 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  // Two lookup paths: ids in the batch's site/time range (few sites), and chunked `id IN` lists
+  // (here forced by 10k distinct sites, whose list alone is longer than one query may be).
+  it.each([
+    ['few sites: range lookup', (i: number) => `site_${i % 7}`],
+    ['10k sites: chunked id lookup', (i: number) => `site_${String(i).padStart(40, '0')}`],
+  ])(
+    'keeps a 10k batch idempotent across months (%s)',
+    async (_name, siteOf) => {
+      const store = await freshStore();
+      try {
+        const t0 = Date.UTC(2026, 0, 1);
+        const rows = Array.from({ length: 10_000 }, (_, i) =>
+          decision({ siteId: siteOf(i), timeMs: t0 + i * 3_600_000 }),
+        );
+        await store.insertDecisions(rows.slice(0, 3_000));
+        await store.insertDecisions([...rows.slice(2_000), ...rows.slice(0, 10)]);
+        await store.insertDecisions([...rows, ...rows]);
+        const ids = rows.map((d) => d.id);
+        expect(await store.countByIds(ids)).toEqual({ distinct: 10_000, rows: 10_000 });
+        expect(await store.getDecision(rows[9_999].id)).toEqual(rows[9_999]);
+      } finally {
+        await store.close();
+      }
+    },
+    60_000,
+  );
+
+  it('falls back to id lists when the range holds more rows than the lookup reads', async () => {
+    const store = await freshStore();
+    try {
+      const t0 = Date.UTC(2026, 5, 1);
+      const crowd = Array.from({ length: 20_001 }, (_, i) =>
+        decision({ siteId: 'site_busy', timeMs: t0 + i }),
+      );
+      await store.insertDecisions(crowd);
+      // Spans the whole crowded range: the range lookup would read over 20k ids.
+      const batch = [
+        crowd[0],
+        decision({ siteId: 'site_busy', timeMs: t0 + 20_000 }),
+        crowd[20_000],
+      ];
+      await store.insertDecisions(batch);
+      await store.insertDecisions(batch);
+      expect(await store.countByIds(batch.map((d) => d.id))).toEqual({ distinct: 3, rows: 3 });
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+
+  it('clickhouse-client (the bench baseline) stores the same rows the adapter reads back', async () => {
+    const store = await freshStore();
+    try {
+      const rows = [
+        decision({ email: 'a@example.org', asn: null, dryRunDenials: ['rule_1', "r'2"] }),
+        decision({ userAgent: "nul\u0000 tab\t quote' back\\slash 🙂", headers: { 'x-a': '\n' } }),
+      ];
+      const ms = await rawClientInsert(server, store.database, rows);
+      expect(ms).toBeGreaterThan(0);
+      for (const d of rows) expect(await store.getDecision(d.id)).toEqual(d);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('takes the database from the URL path or the option, and refuses other names', async () => {
+    const name = `db_${randomBytes(4).toString('hex')}`;
+    const fromOption = await ClickHouseStore.open(`http://default:@127.0.0.1:${server.httpPort}`, {
+      database: name,
+    });
+    await fromOption.migrate();
+    expect(fromOption.database).toBe(name);
+    await fromOption.close();
+    const fromPath = await ClickHouseStore.open(`${server.url}/${name}`);
+    expect(fromPath.database).toBe(name);
+    expect(await fromPath.ping()).toBe(true);
+    await fromPath.close();
+    await expect(ClickHouseStore.open(`${server.url}/bad-name`)).rejects.toThrow(TypeError);
+    await expect(ClickHouseStore.open(`${server.url}/a%60b`)).rejects.toThrow(TypeError);
+    await expect(ClickHouseStore.open(`${server.url}/a/b`)).rejects.toThrow(TypeError);
+    await expect(ClickHouseStore.open('postgres://127.0.0.1/x')).rejects.toThrow(TypeError);
+  });
+
+  it('survives a server stop and start: data kept, same URL, writes fail while down', async () => {
+    const store = await ClickHouseStore.open(`${server.url}/restart`, { requestTimeoutMs: 2_000 });
+    try {
+      await store.migrate();
+      const before = decision({ siteId: 'site_restart' });
+      await store.insertDecisions([before]);
+      await server.stop();
+      expect(await store.ping()).toBe(false);
+      const during = decision({ siteId: 'site_restart' });
+      await expect(store.insertDecisions([during])).rejects.toThrow();
+      await server.start();
+      expect(await store.ping()).toBe(true);
+      await store.insertDecisions([before, during]);
+      expect(await store.countByIds([before.id, during.id])).toEqual({ distinct: 2, rows: 2 });
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+});
