@@ -16,7 +16,7 @@ import type { EngineRule, Enrichment, RequestFacts } from '../src/rules/engine/t
 import type { CreateRuleInput } from '../src/rules/rules.schemas';
 import { startClickHouse } from '../test/support/clickhouse';
 import { startServer, ServerChild } from './children';
-import { LoadSettings, measure, warmUp } from './load';
+import { LoadSettings, measure, measureAtRate, warmUp } from './load';
 import { Row } from './report';
 import type { WireRequest } from './wire';
 
@@ -87,7 +87,11 @@ async function rest<T>(url: string, token: string, path: string, body?: unknown)
 }
 
 /** Creates a team, a site with BENCH_RULES, and returns the site key. */
-async function seedSite(url: string, restToken: string): Promise<string> {
+async function seedSite(
+  url: string,
+  restToken: string,
+  rules: typeof BENCH_RULES,
+): Promise<string> {
   const team = await rest<{ id: string }>(url, restToken, '/v1/teams', { name: 'Decide bench' });
   const site = await rest<{ id: string; key: string }>(
     url,
@@ -98,7 +102,7 @@ async function seedSite(url: string, restToken: string): Promise<string> {
       domain: 'shop.example.com',
     },
   );
-  for (const { live, ...rule } of BENCH_RULES) {
+  for (const { live, ...rule } of rules) {
     const created = await rest<{ id: string }>(url, restToken, `/v1/sites/${site.id}/rules`, rule);
     if (live) await rest(url, restToken, `/v1/rules/${created.id}/promote`);
   }
@@ -110,6 +114,7 @@ const isHello = (body: string) => body === '{"hello":"world"}';
 
 export interface DecideHttpResult {
   decide: Row;
+  decideNoRules: Row;
   decideAt1k: Row;
   hello: Row;
 }
@@ -123,7 +128,8 @@ export async function decideOverHttp(
   try {
     log('starting the Bulwark app for decide');
     server = await startServer('app', start);
-    const key = await seedSite(server.url, start.restToken);
+    const key = await seedSite(server.url, start.restToken, BENCH_RULES);
+    const bareKey = await seedSite(server.url, start.restToken, []);
     const call: WireRequest = {
       method: 'POST',
       path: '/v1/decide',
@@ -136,10 +142,19 @@ export async function decideOverHttp(
       name: 'POST /v1/decide, whole app',
       measurement: await measure(server.url, call, isAllow, settings),
     };
+    log('decide: a site without rules');
+    const noRules: WireRequest = {
+      ...call,
+      headers: { ...call.headers, authorization: `Bearer ${bareKey}` },
+    };
+    const decideNoRules = {
+      name: 'POST /v1/decide, site without rules (platform floor)',
+      measurement: await measure(server.url, noRules, isAllow, settings),
+    };
     log('decide: 1,000 req/s');
     const decideAt1k = {
-      name: 'POST /v1/decide at 1,000 req/s',
-      measurement: await measure(server.url, call, isAllow, settings, 1000),
+      name: 'POST /v1/decide at a steady 1,000 req/s (open loop)',
+      measurement: await measureAtRate(server.url, call, isAllow, 1000, settings.seconds),
     };
     await server.stop();
 
@@ -157,7 +172,7 @@ export async function decideOverHttp(
     };
     await server.stop();
     server = undefined;
-    return { decide, decideAt1k, hello: bare };
+    return { decide, decideNoRules, decideAt1k, hello: bare };
   } finally {
     await server?.stop();
   }

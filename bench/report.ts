@@ -65,7 +65,7 @@ export function goalsTable(eras: Row[], bareV1: Row, ceiling: Row): string {
 export const DECIDE_GOALS = { vsHello: 0.5, p99At1kMs: 5, intelUs: 2, ingestVsRaw: 0.5 };
 
 export function decideReport(
-  http: { decide: Row; decideAt1k: Row; hello: Row },
+  http: { decide: Row; decideNoRules: Row; decideAt1k: Row; hello: Row },
   micro: {
     ruleEvalUs: number;
     enrichUs: number;
@@ -101,7 +101,7 @@ export function decideReport(
     '',
     'Each server alone in a child process; the site has five rules (shield, bot, filter, sliding-window rate limit LIVE; email DRY_RUN), every decision is enriched with intel and queued for the analytics writer (DuckDB).',
     '',
-    resultsTable([http.decide, http.decideAt1k, http.hello]),
+    resultsTable([http.decide, http.decideNoRules, http.decideAt1k, http.hello]),
     '',
     table(
       ['Goal', 'target', 'measured', 'verdict'],

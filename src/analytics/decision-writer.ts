@@ -71,7 +71,7 @@ export class DecisionWriter {
 
   /** Starts the flush timer and replays spill files left by an earlier run. */
   start(): void {
-    this.timer = setInterval(() => void this.flush(), this.options.flushIntervalMs ?? 1000);
+    this.timer = setInterval(() => void this.flush(), this.options.flushIntervalMs ?? 200);
     this.timer.unref();
     if (this.spillFiles().length > 0) void this.replay();
   }

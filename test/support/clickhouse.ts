@@ -28,7 +28,11 @@ export interface ClickHouseServer {
   cleanup(): Promise<void>;
 }
 
-const SCRIPT = resolve(__dirname, '../../scripts/clickhouse.sh');
+/** scripts/clickhouse.sh: two levels up from test/support, three when compiled into dist/. */
+const SCRIPT =
+  [2, 3]
+    .map((up) => resolve(__dirname, ...Array<string>(up).fill('..'), 'scripts/clickhouse.sh'))
+    .find((file) => existsSync(file)) ?? resolve(__dirname, '../../scripts/clickhouse.sh');
 const DIR_PREFIX = 'bulwark-clickhouse-';
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 30_000;
@@ -42,7 +46,11 @@ process.on('exit', () => {
 let installed: Promise<ServerCommand> | undefined;
 
 export async function startClickHouse(): Promise<ClickHouseServer> {
-  const command = await (installed ??= findOrInstall());
+  installed ??= findOrInstall().catch((error: unknown) => {
+    installed = undefined; // a failed install is tried again by the next caller
+    throw error;
+  });
+  const command = await installed;
   sweepStaleDirs();
   const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
   // Written first so that a later sweep can tell this directory's owner is still alive.
@@ -84,11 +92,7 @@ export async function startClickHouse(): Promise<ClickHouseServer> {
       command,
       dir,
       server,
-      async () => {
-        const current = ports;
-        ports = await freePorts(2);
-        return current;
-      },
+      (attempt) => (attempt === 1 ? Promise.resolve(ports) : freePorts(2)),
       false,
     );
     ports = [server.httpPort, server.tcpPort];
@@ -148,12 +152,12 @@ async function startWithRetry(
   command: ServerCommand,
   dir: string,
   server: ClickHouseServer,
-  nextPorts: () => Promise<number[]>,
+  portsFor: (attempt: number) => Promise<number[]>,
   samePorts: boolean,
 ): Promise<ChildProcess> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (let attempt = 1; ; attempt++) {
-    const [httpPort, tcpPort] = await nextPorts();
+    const [httpPort, tcpPort] = await portsFor(attempt);
     await writeFile(join(dir, 'config.xml'), configXml(dir, httpPort, tcpPort));
     server.httpPort = httpPort!;
     server.tcpPort = tcpPort!;

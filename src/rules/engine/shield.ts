@@ -473,7 +473,7 @@ function pushChunked(into: string[], value: string) {
     const width = start === 0 ? size : size - 2;
     const chunk = value.slice(start, start + width);
     into.push(start === 0 ? chunk : `x ${chunk}`);
-    if (start + size >= value.length) break;
+    if (start + width >= value.length) break;
   }
 }
 
