@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test tier. Sets up what the tests need itself: PostgreSQL must answer on
-# 127.0.0.1:5432 (started here if the machine has it installed but stopped).
+# 127.0.0.1:5432 (started here if the machine has it installed but stopped), Redis is used at
+# 127.0.0.1:6379 when it answers, and ClickHouse is installed from Debian when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +16,21 @@ ensure_postgres() {
   exit 1
 }
 
+ensure_redis() {
+  if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then return; fi
+  if command -v redis-server >/dev/null 2>&1; then
+    echo "Starting Redis..."
+    redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save '' --appendonly no >/dev/null
+    for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return; sleep 0.2; done
+  fi
+  echo "Redis is not reachable on 127.0.0.1:6379 (set TEST_REDIS_URL to use another server)." >&2
+  exit 1
+}
+
 [ -n "${TEST_POSTGRES_URL:-}" ] || ensure_postgres
+[ -n "${TEST_REDIS_URL:-}" ] || ensure_redis
+# ClickHouse (Debian's 18.16) is installed if missing; each test file starts its own server.
+echo "== clickhouse"; bash scripts/clickhouse.sh ensure
 
 echo "== build"; node scripts/build-if-stale.mjs   # the CLI tests run the built bin, as users do
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit

@@ -8,7 +8,7 @@ import { DecisionWriter, WriterMetrics } from './decision-writer';
 
 /**
  * A store whose outages the test controls. The real stores' failures are proven end to end
- * against a stopped ClickHouse (test/integration/analytics-outage.spec.ts); this covers the
+ * against a stopped ClickHouse (test/e2e/analytics-outage.spec.ts); this covers the
  * writer's own logic quickly and deterministically.
  */
 class FlakyStore extends AnalyticsStore {

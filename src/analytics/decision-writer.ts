@@ -55,6 +55,7 @@ export class DecisionWriter {
   private flushing: Promise<void> | null = null;
   private storeDown = false;
   private replaying: Promise<void> | null = null;
+  /** Set when close() starts: no more retries, probes or replays; late decisions are spilled. */
   private closed = false;
   private spillSeq = 0;
 
@@ -106,10 +107,12 @@ export class DecisionWriter {
 
   /** Flushes, waits for a running replay, and stops. The store itself is closed by its owner. */
   async close(): Promise<void> {
+    // First, so that a failing store is not retried for seconds and no probe starts a replay
+    // that would race with the next process's replay of the same files.
+    this.closed = true;
     clearInterval(this.timer);
     clearTimeout(this.probeTimer);
     await this.flush();
-    this.closed = true;
     await this.replaying;
   }
 
@@ -159,7 +162,9 @@ export class DecisionWriter {
   }
 
   private async probe(): Promise<void> {
+    if (this.closed) return;
     const healthy = await (this.options.probe ?? (() => this.store.ping()))().catch(() => false);
+    if (this.closed) return;
     if (!healthy) return this.scheduleProbe();
     this.logger.log(`Analytics store (${this.store.kind}) is back; replaying spilled decisions`);
     this.storeDown = false;

@@ -22,8 +22,7 @@ const KINDS = {
   },
   decision: {
     prefix: 'req',
-    listedBy:
-      'Call list-decisions (GET /v1/sites/{siteId}/decisions) to get valid decision IDs.',
+    listedBy: 'Call list-decisions (GET /v1/sites/{siteId}/decisions) to get valid decision IDs.',
   },
   audit: {
     prefix: 'audit',

@@ -108,8 +108,6 @@ const EnvSchema = z.object({
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-
-
 export interface AppConfig {
   port: number;
   host: string;
