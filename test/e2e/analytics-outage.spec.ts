@@ -105,9 +105,9 @@ describe('decisions survive a ClickHouse outage', () => {
     await ch.start();
     const env = app.env;
     const next = await startApp('pglite', {
-      DATABASE_URL: env.DATABASE_URL!,
-      ENCRYPTION_KEY: env.ENCRYPTION_KEY!,
-      CLICKHOUSE_URL: env.CLICKHOUSE_URL!,
+      DATABASE_URL: env.DATABASE_URL,
+      ENCRYPTION_KEY: env.ENCRYPTION_KEY,
+      CLICKHOUSE_URL: env.CLICKHOUSE_URL,
       DATA_DIR: dataDir,
     });
     try {
