@@ -19,6 +19,7 @@ import { DecideHttpHandler } from './decisions/decide.http';
 import { DecideService } from './decisions/decide.service';
 import { DecisionsController } from './decisions/decisions.controller';
 import { DecisionsService } from './decisions/decisions.service';
+import { DecisionsTools } from './decisions/decisions.tools';
 import { SiteChanges } from './decisions/site-changes';
 import { SiteDirectory } from './decisions/site-directory';
 import { defaultIntelPaths, IntelService } from './intel/intel.service';
@@ -88,6 +89,7 @@ export class AppModule implements NestModule {
         },
         DecideService,
         DecisionsService,
+        DecisionsTools,
       ],
     };
   }

@@ -4,12 +4,18 @@ import { createZodDto, ZodResponse } from 'nestjs-zod';
 import { Actor } from '../auth/actor';
 import { CurrentActor } from '../auth/auth.decorators';
 import { parseDecisionId, parseSiteId } from '../common/ids';
-import { DecisionPage, DecisionView, ListDecisionsQuery } from './decisions.schemas';
+import {
+  DecisionExplanation,
+  DecisionPage,
+  DecisionView,
+  ListDecisionsQuery,
+} from './decisions.schemas';
 import { DecisionsService } from './decisions.service';
 
 class ListDecisionsQueryDto extends createZodDto(ListDecisionsQuery) {}
 class DecisionDto extends createZodDto(DecisionView) {}
 class DecisionPageDto extends createZodDto(DecisionPage) {}
+class DecisionExplanationDto extends createZodDto(DecisionExplanation) {}
 
 @ApiTags('decisions')
 @ApiBearerAuth()
@@ -31,5 +37,11 @@ export class DecisionsController {
   @ZodResponse({ type: DecisionDto })
   get(@CurrentActor() actor: Actor, @Param('decisionId') decisionId: string) {
     return this.decisions.get(actor, parseDecisionId(decisionId));
+  }
+
+  @Get('decisions/:decisionId/explanation')
+  @ZodResponse({ type: DecisionExplanationDto })
+  explain(@CurrentActor() actor: Actor, @Param('decisionId') decisionId: string) {
+    return this.decisions.explain(actor, parseDecisionId(decisionId));
   }
 }

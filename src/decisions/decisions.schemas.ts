@@ -73,3 +73,38 @@ export const DecisionView = z.object({
 });
 export type DecisionView = z.infer<typeof DecisionView>;
 export const DecisionPage = pageSchema(DecisionView);
+
+export const SUGGESTION_REASONS = [
+  'INSPECT_DECIDING_RULE',
+  'DEMOTE_IF_FALSE_POSITIVE',
+  'INSPECT_DRY_RUN_RULE',
+  'SEE_CLIENT_HISTORY',
+] as const;
+
+/** A next step for an agent: the tool to call and its arguments, with an enum saying why. */
+export const SuggestedAction = z.object({
+  tool: z.string().describe('Name of the MCP tool to call.'),
+  arguments: z.record(z.string(), z.string()).describe('Arguments to call it with.'),
+  reason: z.enum(SUGGESTION_REASONS),
+});
+
+export const DecisionExplanation = z.object({
+  decisionId: z.string(),
+  siteId: z.string(),
+  time: z.string(),
+  summary: z
+    .string()
+    .describe(
+      'One sentence built only from enums, ids and counts (never from request data): safe to quote.',
+    ),
+  conclusion: z.enum(['ALLOW', 'DENY']),
+  reason: z.enum(DECISION_REASONS),
+  decidingRule: RuleResultView.nullable().describe('The LIVE rule that denied; null when allowed.'),
+  rules: z.array(RuleResultView).describe('Every rule evaluated, in decision order.'),
+  dryRunDenials: z.array(z.string()).describe('DRY_RUN rules that would have denied.'),
+  ip: z.string(),
+  enrichment: DecisionView.shape.enrichment,
+  requestData: RequestData,
+  suggestedActions: z.array(SuggestedAction),
+});
+export type DecisionExplanation = z.infer<typeof DecisionExplanation>;

@@ -5,7 +5,7 @@ import { Actor } from '../auth/actor';
 import { NotFoundError } from '../common/errors';
 import { DecisionId, listedBy, parseRuleId, SiteId } from '../common/ids';
 import { decodeCursor, Page, toPage } from '../common/pagination';
-import { DecisionView, ListDecisionsQuery } from './decisions.schemas';
+import { DecisionExplanation, DecisionView, ListDecisionsQuery } from './decisions.schemas';
 
 /** Reads stored decisions through the access policy: a decision belongs to its site's team. */
 @Injectable()
@@ -32,6 +32,71 @@ export class DecisionsService {
   }
 
   async get(actor: Actor, decisionId: DecisionId): Promise<DecisionView> {
+    return toDecisionView(await this.record(actor, decisionId));
+  }
+
+  /**
+   * Why a decision came out as it did. The summary and suggested actions are built from enums,
+   * ids and counts only: request data stays in requestData, where it is marked untrusted.
+   */
+  async explain(actor: Actor, decisionId: DecisionId): Promise<DecisionExplanation> {
+    const d = await this.record(actor, decisionId);
+    const deciding = d.results.find((r) => r.ruleId === d.ruleId) ?? null;
+    const dry = d.dryRunDenials.length;
+    const dryText =
+      dry === 0
+        ? 'no DRY_RUN rule would have denied it'
+        : `${dry} DRY_RUN rule${dry === 1 ? '' : 's'} (${d.dryRunDenials.join(', ')}) would have denied it`;
+    const summary = deciding
+      ? `DENY: LIVE ${deciding.type} rule ${deciding.ruleId} found ${deciding.reason}; ${dryText}.`
+      : `ALLOW: ${d.results.length} rule${d.results.length === 1 ? '' : 's'} evaluated, no LIVE rule denied; ${dryText}.`;
+    const suggestedActions: DecisionExplanation['suggestedActions'] = [];
+    if (deciding) {
+      suggestedActions.push(
+        {
+          tool: 'get-rule',
+          arguments: { ruleId: deciding.ruleId },
+          reason: 'INSPECT_DECIDING_RULE',
+        },
+        {
+          tool: 'demote-rule',
+          arguments: { ruleId: deciding.ruleId },
+          reason: 'DEMOTE_IF_FALSE_POSITIVE',
+        },
+      );
+    }
+    for (const ruleId of d.dryRunDenials.slice(0, 3)) {
+      suggestedActions.push({
+        tool: 'get-rule',
+        arguments: { ruleId },
+        reason: 'INSPECT_DRY_RUN_RULE',
+      });
+    }
+    suggestedActions.push({
+      tool: 'list-decisions',
+      arguments: { siteId: d.siteId, ip: d.ip },
+      reason: 'SEE_CLIENT_HISTORY',
+    });
+    const view = toDecisionView(d);
+    return {
+      decisionId: d.id,
+      siteId: d.siteId,
+      time: view.time,
+      summary,
+      conclusion: d.conclusion,
+      reason: d.reason,
+      decidingRule: deciding,
+      rules: d.results,
+      dryRunDenials: d.dryRunDenials,
+      ip: d.ip,
+      enrichment: view.enrichment,
+      requestData: view.requestData,
+      suggestedActions,
+    };
+  }
+
+  /** The stored decision, if the caller may read its site; otherwise the same not-found. */
+  private async record(actor: Actor, decisionId: DecisionId): Promise<DecisionRecord> {
     const record = await this.store.getDecision(decisionId);
     const missing = new NotFoundError('decision', decisionId, listedBy('decision'));
     if (!record) throw missing;
@@ -41,7 +106,7 @@ export class DecisionsService {
       // Another team's decision must look exactly like a missing one.
       throw error instanceof NotFoundError ? missing : error;
     }
-    return toDecisionView(record);
+    return record;
   }
 }
 

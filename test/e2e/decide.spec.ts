@@ -80,6 +80,20 @@ describe.each(DB_KINDS)('decide API on %s', (db) => {
       .expect(200);
     // Two dry-run denials (before promote, after demote) and two live denials.
     expect(byRule.body.items).toHaveLength(4);
+    const why = await request(t.url)
+      .get(`/v1/decisions/${live.id}/explanation`)
+      .set(as(token))
+      .expect(200);
+    expect(why.body).toMatchObject({
+      summary: `DENY: LIVE shield rule ${rule.id} found SQL_INJECTION; no DRY_RUN rule would have denied it.`,
+      decidingRule: { ruleId: rule.id, mode: 'LIVE', reason: 'SQL_INJECTION' },
+      requestData: { query: "id=1' OR '1'='1' --" },
+    });
+    expect(why.body.suggestedActions.map((a: { tool: string }) => a.tool)).toEqual([
+      'get-rule',
+      'demote-rule',
+      'list-decisions',
+    ]);
   });
 
   it('decides with the first denying LIVE rule in the documented order and reports every rule', async () => {
