@@ -124,7 +124,7 @@ describe.each(CLIENT_KINDS)('MCP tools through the %s client', (kind) => {
     const listed = await client.call('list-decisions', { siteId: own.siteId, conclusion: 'ALLOW' });
     const page = data<{ items: { id: string; requestData: { userAgent: string } }[] }>(listed);
     expect(page.items.map((d) => d.id)).toEqual([own.decisionId]);
-    expect(page.items[0]!.requestData.userAgent).toBe(HOSTILE_UA);
+    expect(page.items[0].requestData.userAgent).toBe(HOSTILE_UA);
     const explained = await client.call('explain-decision', { decisionId: own.decisionId });
     const e = data<Record<string, unknown>>(explained);
     expect(e).toMatchObject({
