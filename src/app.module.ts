@@ -2,7 +2,10 @@ import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/c
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
+import { AnalyticsController } from './analytics/analytics.controller';
 import { AnalyticsModule } from './analytics/analytics.module';
+import { AnalyticsService } from './analytics/analytics.service';
+import { AnalyticsTools } from './analytics/analytics.tools';
 import { AuditController } from './audit/audit.controller';
 import { AuditService } from './audit/audit.service';
 import { AuditTools } from './audit/audit.tools';
@@ -62,6 +65,7 @@ export class AppModule implements NestModule {
         RulesController,
         AuditController,
         DecisionsController,
+        AnalyticsController,
       ],
       providers: [
         { provide: Clock, useValue: options.clock ?? new SystemClock() },
@@ -90,6 +94,8 @@ export class AppModule implements NestModule {
         DecideService,
         DecisionsService,
         DecisionsTools,
+        AnalyticsService,
+        AnalyticsTools,
       ],
     };
   }

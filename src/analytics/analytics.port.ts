@@ -62,6 +62,32 @@ export interface DecisionFilter {
   limit: number;
 }
 
+/** A site and a half-open time range [fromMs, toMs), for analyses. */
+export interface SiteRange {
+  siteId: string;
+  fromMs: number;
+  toMs: number;
+}
+
+export interface TrafficTotals {
+  requests: number;
+  denials: number;
+}
+
+/** Traffic of one site over a range; every list sorted by count descending, then by value. */
+export interface TrafficSummary extends TrafficTotals {
+  topPaths: { path: string; requests: number; denials: number }[];
+  topIps: {
+    ip: string;
+    requests: number;
+    denials: number;
+    country: string | null;
+    asn: number | null;
+    networkType: string;
+  }[];
+  topDenialReasons: { reason: string; count: number }[];
+}
+
 /**
  * The analytics store: every decision lands here, every analysis reads from here. Two adapters
  * (DuckDB embedded, ClickHouse in production) pass one contract suite, so the SQL inside each is
@@ -82,6 +108,10 @@ export abstract class AnalyticsStore {
   abstract getDecision(id: string): Promise<DecisionRecord | null>;
   /** How many of the given ids are stored, counting each id once: for loss and duplicate checks. */
   abstract countByIds(ids: readonly string[]): Promise<{ distinct: number; rows: number }>;
+  /** Requests and denials of a site over a range. */
+  abstract trafficTotals(range: SiteRange): Promise<TrafficTotals>;
+  /** Totals plus the `limit` top paths, IPs and denial reasons. */
+  abstract trafficSummary(range: SiteRange, limit: number): Promise<TrafficSummary>;
   /** Cheap liveness probe. */
   abstract ping(): Promise<boolean>;
   abstract close(): Promise<void>;

@@ -3,15 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { decision } from '../../test/support/decisions';
-import { AnalyticsStore, DecisionFilter, DecisionRecord } from './analytics.port';
-import { DecisionWriter, WriterMetrics } from './decision-writer';
+import { DecisionRecord } from './analytics.port';
+import { DecisionSink, DecisionWriter, WriterMetrics } from './decision-writer';
 
 /**
  * A store whose outages the test controls. The real stores' failures are proven end to end
  * against a stopped ClickHouse (test/e2e/analytics-outage.spec.ts); this covers the
  * writer's own logic quickly and deterministically.
  */
-class FlakyStore extends AnalyticsStore {
+class FlakyStore implements DecisionSink {
   readonly kind = 'flaky';
   readonly rows = new Map<string, DecisionRecord>();
   inserts = 0;
@@ -20,7 +20,6 @@ class FlakyStore extends AnalyticsStore {
   /** Fail after storing, like a timeout that hits once the store has committed. */
   failAfterCommit = false;
 
-  migrate = () => Promise.resolve();
   insertDecisions(batch: readonly DecisionRecord[]): Promise<void> {
     this.inserts++;
     this.batchSizes.push(batch.length);
@@ -32,11 +31,7 @@ class FlakyStore extends AnalyticsStore {
     }
     return Promise.resolve();
   }
-  listDecisions = (_: DecisionFilter) => Promise.resolve([]);
-  getDecision = (id: string) => Promise.resolve(this.rows.get(id) ?? null);
-  countByIds = () => Promise.resolve({ distinct: 0, rows: 0 });
   ping = () => Promise.resolve(!this.down);
-  close = () => Promise.resolve();
 }
 
 function counters() {

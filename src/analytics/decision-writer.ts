@@ -32,6 +32,9 @@ export interface WriterMetrics {
 
 const SPILL_PREFIX = 'decisions-spill';
 
+/** What the writer needs of a store. */
+export type DecisionSink = Pick<AnalyticsStore, 'kind' | 'insertDecisions' | 'ping'>;
+
 /**
  * Takes decisions off the decide path and into the analytics store without losing any.
  *
@@ -60,7 +63,7 @@ export class DecisionWriter {
   private spillSeq = 0;
 
   constructor(
-    private readonly store: AnalyticsStore,
+    private readonly store: DecisionSink,
     private readonly metrics: WriterMetrics,
     private readonly options: WriterOptions,
   ) {

@@ -79,6 +79,9 @@ export const SUGGESTION_REASONS = [
   'DEMOTE_IF_FALSE_POSITIVE',
   'INSPECT_DRY_RUN_RULE',
   'SEE_CLIENT_HISTORY',
+  'SEE_TOP_DENIED_CLIENT',
+  'SEE_DENIALS',
+  'REVIEW_RULES',
 ] as const;
 
 /** A next step for an agent: the tool to call and its arguments, with an enum saying why. */

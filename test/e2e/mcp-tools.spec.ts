@@ -5,6 +5,7 @@ import { DB_KINDS, MCP_AUDIENCE, REST_AUDIENCE, startApp, TestApp } from '../sup
 import { CLIENT_KINDS, ClientKind, connect, TestClient, ToolResult } from '../support/mcp';
 
 const ALL_TOOLS = [
+  'analyze-traffic',
   'create-rule',
   'delete-rule',
   'demote-rule',
@@ -21,6 +22,7 @@ const ALL_TOOLS = [
   'update-rule',
 ];
 const READ_TOOLS = [
+  'analyze-traffic',
   'explain-decision',
   'get-rule',
   'list-audit-entries',
@@ -273,6 +275,7 @@ describe('MCP access policy', () => {
     ['demote-rule', { ruleId: f.ruleId }, f.ruleId],
     ['delete-rule', { ruleId: f.ruleId }, f.ruleId],
     ['list-decisions', { siteId: f.siteId }, f.siteId],
+    ['analyze-traffic', { siteId: f.siteId, days: 1 }, f.siteId],
     ['explain-decision', { decisionId: f.decisionId }, f.decisionId],
   ];
 

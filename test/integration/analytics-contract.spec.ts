@@ -142,6 +142,68 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
     });
   });
 
+  describe('traffic analysis', () => {
+    const site = 'site_01jtraffictraffictraffict';
+    const t0 = Date.UTC(2026, 10, 10);
+    const hour = 3_600_000;
+    const at = (i: number) => t0 + i * 1000;
+    const deny = (reason: 'SQL_INJECTION' | 'RATE_LIMITED') => ({
+      conclusion: 'DENY' as const,
+      reason,
+      ruleId: 'rule_01jlivelivelivelivelivelive',
+    });
+    const v4a = { ip: '198.51.100.1', country: 'DE', asn: 3320, networkType: 'residential' };
+    const v4b = { ip: '198.51.100.2', country: 'US', asn: 16509, networkType: 'hosting' };
+    const v6 = { ip: '2001:db8::1', country: null, asn: null, networkType: 'unknown' };
+    const rows = [
+      decision({ siteId: site, timeMs: at(1), path: '/a', ...v4a }),
+      decision({ siteId: site, timeMs: at(2), path: '/a', ...v4a }),
+      decision({ siteId: site, timeMs: at(3), path: '/a', ...v4b, ...deny('SQL_INJECTION') }),
+      decision({ siteId: site, timeMs: at(4), path: '/b', ...v4b, ...deny('SQL_INJECTION') }),
+      decision({ siteId: site, timeMs: at(5), path: '/b', ...v4a, ...deny('RATE_LIMITED') }),
+      decision({ siteId: site, timeMs: at(6), path: '/c', ...v6 }),
+      decision({ siteId: site, timeMs: at(7), path: '/d', ...v6 }),
+      // Outside the range (its end is exclusive) and another site: never counted.
+      decision({ siteId: site, timeMs: t0 + hour, path: '/a', ...v4a }),
+      decision({ siteId: site, timeMs: t0 - 1, path: '/a', ...v4a }),
+      decision({ siteId: 'site_01jotherotherotherotherothe', timeMs: at(1), path: '/a' }),
+    ];
+    const range = { siteId: site, fromMs: t0, toMs: t0 + hour };
+
+    beforeAll(() => store.insertDecisions(rows));
+
+    it('counts requests and denials in the range only', async () => {
+      expect(await store.trafficTotals(range)).toEqual({ requests: 7, denials: 3 });
+      expect(
+        await store.trafficTotals({ ...range, siteId: 'site_01jnothingnothingnothingnot' }),
+      ).toEqual({
+        requests: 0,
+        denials: 0,
+      });
+    });
+
+    it('ranks paths, IPs and denial reasons by count, ties by value', async () => {
+      expect(await store.trafficSummary(range, 3)).toEqual({
+        requests: 7,
+        denials: 3,
+        topPaths: [
+          { path: '/a', requests: 3, denials: 1 },
+          { path: '/b', requests: 2, denials: 2 },
+          { path: '/c', requests: 1, denials: 0 },
+        ],
+        topIps: [
+          { ...v4a, requests: 3, denials: 1 },
+          { ...v4b, requests: 2, denials: 2 },
+          { ...v6, requests: 2, denials: 0 },
+        ],
+        topDenialReasons: [
+          { reason: 'SQL_INJECTION', count: 2 },
+          { reason: 'RATE_LIMITED', count: 1 },
+        ],
+      });
+    });
+  });
+
   it('keeps data and schema across a restart, and migrating again changes nothing', async () => {
     const kept = decision({ siteId: SITE_B });
     await store.insertDecisions([kept]);

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
-import { AnalyticsStore, DecisionFilter, DecisionRecord } from '../analytics.port';
+import {
+  AnalyticsStore,
+  DecisionFilter,
+  DecisionRecord,
+  SiteRange,
+  TrafficSummary,
+  TrafficTotals,
+} from '../analytics.port';
 import { fromRow, StoredRow } from '../rows';
 import { COLUMNS, toClickHouseRow } from './row';
 import { identifier, integer, isIdentifier, joinSql, quoteString, Sql, sql, tuple } from './sql';
@@ -270,6 +277,62 @@ export class ClickHouseStore extends AnalyticsStore {
     return { distinct, rows };
   }
 
+  async trafficTotals(range: SiteRange): Promise<TrafficTotals> {
+    const [row] = await this.select<{ requests: string; denials: string }>(
+      sql`SELECT count() AS requests, countIf(conclusion = 'DENY') AS denials
+            FROM decisions WHERE ${inRange(range)}`,
+    );
+    return { requests: Number(row?.requests ?? 0), denials: Number(row?.denials ?? 0) };
+  }
+
+  async trafficSummary(range: SiteRange, limit: number): Promise<TrafficSummary> {
+    const where = inRange(range);
+    const top = integer(limit, 0);
+    const [totals, paths, ips, reasons] = await Promise.all([
+      this.trafficTotals(range),
+      this.select<{ path: string; requests: string; denials: string }>(
+        sql`SELECT path, count() AS requests, countIf(conclusion = 'DENY') AS denials
+              FROM decisions WHERE ${where}
+             GROUP BY path ORDER BY requests DESC, path LIMIT ${top}`,
+      ),
+      this.select<{
+        ip: string;
+        requests: string;
+        denials: string;
+        country: string;
+        asn: string | number;
+        network_type: string;
+      }>(
+        sql`SELECT ip, count() AS requests, countIf(conclusion = 'DENY') AS denials,
+                   any(country) AS country, any(asn) AS asn, any(network_type) AS network_type
+              FROM decisions WHERE ${where}
+             GROUP BY ip ORDER BY requests DESC, ip LIMIT ${top}`,
+      ),
+      this.select<{ reason: string; count: string }>(
+        sql`SELECT reason, count() AS count FROM decisions
+             WHERE ${where} AND conclusion = 'DENY'
+             GROUP BY reason ORDER BY count DESC, reason LIMIT ${top}`,
+      ),
+    ]);
+    return {
+      ...totals,
+      topPaths: paths.map((r) => ({
+        path: r.path,
+        requests: Number(r.requests),
+        denials: Number(r.denials),
+      })),
+      topIps: ips.map((r) => ({
+        ip: r.ip,
+        requests: Number(r.requests),
+        denials: Number(r.denials),
+        country: r.country || null,
+        asn: Number(r.asn) === 0 ? null : Number(r.asn),
+        networkType: r.network_type,
+      })),
+      topDenialReasons: reasons.map((r) => ({ reason: r.reason, count: Number(r.count) })),
+    };
+  }
+
   /** False when the server does not answer a query on this database (down, auth, no database). */
   async ping(): Promise<boolean> {
     try {
@@ -350,4 +413,9 @@ function chunkByLength<T>(items: readonly T[], costOf: (item: T) => number): T[]
   }
   if (current.length > 0) chunks.push(current);
   return chunks;
+}
+
+/** The rows of one site in [fromMs, toMs): a prefix of the sorting key, so only its parts are read. */
+function inRange(range: SiteRange): Sql {
+  return sql`site_id = ${range.siteId} AND ts_ms >= ${integer(range.fromMs)} AND ts_ms < ${integer(range.toMs)}`;
 }

@@ -2,7 +2,14 @@ import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, DuckDBValue, listValue } from '@duckdb/node-api';
-import { AnalyticsStore, DecisionFilter, DecisionRecord } from '../analytics.port';
+import {
+  AnalyticsStore,
+  DecisionFilter,
+  DecisionRecord,
+  SiteRange,
+  TrafficSummary,
+  TrafficTotals,
+} from '../analytics.port';
 import { fromRow, StoredRow } from '../rows';
 
 /** Migrations in order; the index + 1 is the version recorded in `bulwark_schema`. */
@@ -180,6 +187,69 @@ export class DuckDbStore extends AnalyticsStore {
     return { distinct: Number(row.d), rows: Number(row.n) };
   }
 
+  async trafficTotals(range: SiteRange): Promise<TrafficTotals> {
+    const [row] = await this.rows<{ requests: bigint; denials: bigint }>(
+      `SELECT count(*) AS requests, count(*) FILTER (WHERE conclusion = 'DENY') AS denials
+         FROM decisions WHERE ${IN_RANGE}`,
+      rangeParams(range),
+    );
+    return { requests: Number(row?.requests ?? 0), denials: Number(row?.denials ?? 0) };
+  }
+
+  async trafficSummary(range: SiteRange, limit: number): Promise<TrafficSummary> {
+    const params = { ...rangeParams(range), limit };
+    const denials = `count(*) FILTER (WHERE conclusion = 'DENY')`;
+    const [totals, paths, ips, reasons] = await Promise.all([
+      this.trafficTotals(range),
+      this.rows<{ path: string; requests: bigint; denials: bigint }>(
+        `SELECT path, count(*) AS requests, ${denials} AS denials FROM decisions
+          WHERE ${IN_RANGE} GROUP BY path ORDER BY requests DESC, path LIMIT $limit`,
+        params,
+      ),
+      this.rows<{
+        ip: string;
+        requests: bigint;
+        denials: bigint;
+        country: string | null;
+        asn: bigint | null;
+        network_type: string;
+      }>(
+        `SELECT ip, count(*) AS requests, ${denials} AS denials, any_value(country) AS country,
+                any_value(asn) AS asn, any_value(network_type) AS network_type
+           FROM decisions WHERE ${IN_RANGE} GROUP BY ip ORDER BY requests DESC, ip LIMIT $limit`,
+        params,
+      ),
+      this.rows<{ reason: string; count: bigint }>(
+        `SELECT reason, count(*) AS count FROM decisions
+          WHERE ${IN_RANGE} AND conclusion = 'DENY'
+          GROUP BY reason ORDER BY count DESC, reason LIMIT $limit`,
+        params,
+      ),
+    ]);
+    return {
+      ...totals,
+      topPaths: paths.map((r) => ({
+        path: r.path,
+        requests: Number(r.requests),
+        denials: Number(r.denials),
+      })),
+      topIps: ips.map((r) => ({
+        ip: r.ip,
+        requests: Number(r.requests),
+        denials: Number(r.denials),
+        country: r.country || null,
+        asn: r.asn === null ? null : Number(r.asn),
+        networkType: r.network_type,
+      })),
+      topDenialReasons: reasons.map((r) => ({ reason: r.reason, count: Number(r.count) })),
+    };
+  }
+
+  private async rows<T>(query: string, values: Record<string, DuckDBValue>): Promise<T[]> {
+    const reader = await this.reader.runAndReadAll(query, values);
+    return reader.getRowObjectsJS() as unknown as T[];
+  }
+
   async ping(): Promise<boolean> {
     await this.reader.run('SELECT 1');
     return true;
@@ -192,6 +262,13 @@ export class DuckDbStore extends AnalyticsStore {
     this.instance.closeSync();
   }
 }
+
+const IN_RANGE = 'site_id = $site AND ts_ms >= $from AND ts_ms < $to';
+const rangeParams = (r: SiteRange): Record<string, DuckDBValue> => ({
+  site: r.siteId,
+  from: BigInt(r.fromMs),
+  to: BigInt(r.toMs),
+});
 
 /** Column types for `from_json`, in table order. */
 const JSON_SCHEMA = JSON.stringify({

@@ -1,0 +1,28 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { createZodDto, ZodResponse } from 'nestjs-zod';
+import { Actor } from '../auth/actor';
+import { CurrentActor } from '../auth/auth.decorators';
+import { parseSiteId } from '../common/ids';
+import { TrafficAnalysis, TrafficQuery } from './analytics.schemas';
+import { AnalyticsService } from './analytics.service';
+
+class TrafficQueryDto extends createZodDto(TrafficQuery) {}
+class TrafficAnalysisDto extends createZodDto(TrafficAnalysis) {}
+
+@ApiTags('analytics')
+@ApiBearerAuth()
+@Controller('v1/sites/:siteId/analytics')
+export class AnalyticsController {
+  constructor(private readonly analytics: AnalyticsService) {}
+
+  @Get('traffic')
+  @ZodResponse({ type: TrafficAnalysisDto })
+  traffic(
+    @CurrentActor() actor: Actor,
+    @Param('siteId') siteId: string,
+    @Query() query: TrafficQueryDto,
+  ) {
+    return this.analytics.traffic(actor, parseSiteId(siteId), query.days);
+  }
+}
