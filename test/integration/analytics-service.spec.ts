@@ -10,7 +10,7 @@ import { strictFake } from '../support/strict-fake';
 const NOW = new Date(Date.UTC(2026, 10, 25, 12));
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const actor: Actor = { subject: 'alice', scopes: ['bulwark:read'], via: 'rest', clientId: null };
+const actor: Actor = { subject: 'alice', scopes: ['bulwark:read'], via: 'rest' };
 
 /** The service's periods and trend, on a real (in-memory) DuckDB with the clock held still. */
 describe('AnalyticsService.traffic', () => {
