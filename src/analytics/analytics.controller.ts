@@ -4,11 +4,18 @@ import { createZodDto, ZodResponse } from 'nestjs-zod';
 import { Actor } from '../auth/actor';
 import { CurrentActor } from '../auth/auth.decorators';
 import { parseSiteId } from '../common/ids';
-import { TrafficAnalysis, TrafficQuery } from './analytics.schemas';
+import {
+  DryRunImpactAnalysis,
+  DryRunImpactQuery,
+  TrafficAnalysis,
+  TrafficQuery,
+} from './analytics.schemas';
 import { AnalyticsService } from './analytics.service';
 
 class TrafficQueryDto extends createZodDto(TrafficQuery) {}
 class TrafficAnalysisDto extends createZodDto(TrafficAnalysis) {}
+class DryRunImpactQueryDto extends createZodDto(DryRunImpactQuery) {}
+class DryRunImpactDto extends createZodDto(DryRunImpactAnalysis) {}
 
 @ApiTags('analytics')
 @ApiBearerAuth()
@@ -24,5 +31,15 @@ export class AnalyticsController {
     @Query() query: TrafficQueryDto,
   ) {
     return this.analytics.traffic(actor, parseSiteId(siteId), query.days);
+  }
+
+  @Get('dry-run-impact')
+  @ZodResponse({ type: DryRunImpactDto })
+  dryRunImpact(
+    @CurrentActor() actor: Actor,
+    @Param('siteId') siteId: string,
+    @Query() query: DryRunImpactQueryDto,
+  ) {
+    return this.analytics.dryRunImpact(actor, parseSiteId(siteId), query.days, query.ruleId);
   }
 }

@@ -88,6 +88,23 @@ export interface TrafficSummary extends TrafficTotals {
   topDenialReasons: { reason: string; count: number }[];
 }
 
+/** What a DRY_RUN rule would have done over a range, from the decisions it was recorded in. */
+export interface DryRunImpact {
+  /** Decisions of the site in the range. */
+  evaluated: number;
+  /** Allowed (no LIVE rule denied) but this rule would have denied: what promoting changes. */
+  wouldDeny: number;
+  /** Would have denied, and a LIVE rule denied anyway. */
+  alsoDeniedLive: number;
+  /**
+   * Of wouldDeny: requests that look like real users: a residential network, no bot user agent,
+   * and an IP that no LIVE rule denied anywhere in the range.
+   */
+  likelyLegitimate: number;
+  topIps: { ip: string; count: number; country: string | null; networkType: string }[];
+  topPaths: { path: string; count: number }[];
+}
+
 /**
  * The analytics store: every decision lands here, every analysis reads from here. Two adapters
  * (DuckDB embedded, ClickHouse in production) pass one contract suite, so the SQL inside each is
@@ -112,6 +129,8 @@ export abstract class AnalyticsStore {
   abstract trafficTotals(range: SiteRange): Promise<TrafficTotals>;
   /** Totals plus the `limit` top paths, IPs and denial reasons. */
   abstract trafficSummary(range: SiteRange, limit: number): Promise<TrafficSummary>;
+  /** The impact of promoting DRY_RUN rule `ruleId`, with its `limit` most affected IPs and paths. */
+  abstract dryRunImpact(range: SiteRange, ruleId: string, limit: number): Promise<DryRunImpact>;
   /** Cheap liveness probe. */
   abstract ping(): Promise<boolean>;
   abstract close(): Promise<void>;

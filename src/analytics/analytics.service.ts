@@ -1,10 +1,35 @@
 import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { AccessService } from '../auth/access.service';
 import { Actor } from '../auth/actor';
 import { Clock } from '../common/clock';
-import { SiteId } from '../common/ids';
-import { AnalyticsStore, TrafficTotals } from './analytics.port';
-import { bounded, TOP, TrafficAnalysis } from './analytics.schemas';
+import { ValidationError } from '../common/errors';
+import { listedBy, parseRuleId, SiteId } from '../common/ids';
+import { NotFoundError } from '../common/errors';
+import { RuleEntity } from '../rules/rule.entity';
+import { AnalyticsStore, DryRunImpact, TrafficTotals } from './analytics.port';
+import {
+  bounded,
+  DryRunImpactAnalysis,
+  MAX_RULES,
+  READINESS,
+  READINESS_REASONS,
+  TOP,
+  TrafficAnalysis,
+} from './analytics.schemas';
+
+/**
+ * When a DRY_RUN rule is ready to be promoted (README "Dry-run impact"). Below MIN_EVALUATED
+ * decisions there is too little to judge. The false-positive share is the part of the requests it
+ * would deny that look like real users; the deny rate is the part of all requests it would deny.
+ */
+export const READINESS_THRESHOLDS = {
+  minEvaluated: 100,
+  review: { falsePositiveShare: 0.05, denyRate: 0.1 },
+  notReady: { falsePositiveShare: 0.25, denyRate: 0.3 },
+} as const;
+type Readiness = (typeof READINESS)[number];
+type ReadinessReason = (typeof READINESS_REASONS)[number];
 
 const DAY_MS = 86_400_000;
 
@@ -19,7 +44,67 @@ export class AnalyticsService {
     private readonly store: AnalyticsStore,
     private readonly access: AccessService,
     private readonly clock: Clock,
+    private readonly dataSource: DataSource,
   ) {}
+
+  /**
+   * What promoting each DRY_RUN rule (or the one given) would change, over the last `days` days
+   * or since the rule was created, with a readiness verdict.
+   */
+  async dryRunImpact(
+    actor: Actor,
+    siteId: SiteId,
+    days: number,
+    ruleId?: string,
+  ): Promise<DryRunImpactAnalysis> {
+    await this.access.requireSite(actor, siteId, 'read');
+    let rules: RuleEntity[];
+    if (ruleId !== undefined) {
+      const { rule } = await this.access.requireRule(actor, parseRuleId(ruleId), 'read');
+      if (rule.siteId !== siteId) throw new NotFoundError('rule', ruleId, listedBy('rule'));
+      if (rule.mode !== 'DRY_RUN') {
+        throw new ValidationError(
+          [
+            {
+              field: 'ruleId',
+              message: 'is LIVE already: its denials are enforced, not simulated',
+            },
+          ],
+          'Call get-dry-run-impact for a DRY_RUN rule, or analyze-traffic and list-decisions (ruleId) to see what a LIVE rule denies.',
+        );
+      }
+      rules = [rule];
+    } else {
+      rules = await this.dataSource.getRepository(RuleEntity).find({
+        where: { siteId, mode: 'DRY_RUN' },
+        order: { createdAt: 'ASC', id: 'ASC' },
+        take: MAX_RULES,
+      });
+    }
+    const now = this.clock.now().getTime();
+    const windowStart = now - days * DAY_MS;
+    const impacts = await Promise.all(
+      rules.map(async (rule) => {
+        const since = Math.max(windowStart, rule.createdAt.getTime());
+        const impact = await this.store.dryRunImpact(
+          { siteId, fromMs: since, toMs: now },
+          rule.id,
+          5,
+        );
+        return ruleImpact(rule, since, impact);
+      }),
+    );
+    const suggestedActions = impacts.map((r): DryRunImpactAnalysis['suggestedActions'][number] =>
+      r.verdict === 'READY'
+        ? { tool: 'promote-rule', arguments: { ruleId: r.ruleId }, reason: 'PROMOTE_READY_RULE' }
+        : {
+            tool: 'list-decisions',
+            arguments: { siteId, ruleId: r.ruleId, conclusion: 'ALLOW' },
+            reason: 'REVIEW_WOULD_BE_DENIALS',
+          },
+    );
+    return { siteId, days, rules: impacts, suggestedActions };
+  }
 
   /** Traffic over the last `days` days against the `days` before them. */
   async traffic(actor: Actor, siteId: SiteId, days: number): Promise<TrafficAnalysis> {
@@ -85,6 +170,52 @@ export class AnalyticsService {
       suggestedActions,
     };
   }
+}
+
+export function ruleImpact(rule: RuleEntity, since: number, impact: DryRunImpact) {
+  const t = READINESS_THRESHOLDS;
+  const rate = impact.evaluated === 0 ? 0 : impact.wouldDeny / impact.evaluated;
+  const fpShare = impact.wouldDeny === 0 ? 0 : impact.likelyLegitimate / impact.wouldDeny;
+  const reasons: ReadinessReason[] = [];
+  let verdict: Readiness = 'READY';
+  const worse = (v: Readiness, reason: ReadinessReason) => {
+    reasons.push(reason);
+    if (READINESS.indexOf(v) > READINESS.indexOf(verdict)) verdict = v;
+  };
+  if (impact.evaluated < t.minEvaluated) worse('REVIEW', 'INSUFFICIENT_TRAFFIC');
+  if (impact.wouldDeny === 0) {
+    reasons.push('NO_ALLOWED_REQUEST_WOULD_BE_DENIED');
+  } else {
+    if (fpShare > t.notReady.falsePositiveShare) worse('NOT_READY', 'HIGH_FALSE_POSITIVE_SHARE');
+    else if (fpShare > t.review.falsePositiveShare) worse('REVIEW', 'SOME_FALSE_POSITIVES_LIKELY');
+    if (rate > t.notReady.denyRate) worse('NOT_READY', 'HIGH_DENY_RATE');
+    else if (rate > t.review.denyRate) worse('REVIEW', 'NOTABLE_DENY_RATE');
+    if (reasons.length === 0) reasons.push('LOW_FALSE_POSITIVE_SHARE');
+  }
+  const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+  const sinceIso = new Date(since).toISOString();
+  return {
+    ruleId: rule.id,
+    type: rule.type,
+    since: sinceIso,
+    summary: `${rule.id} (${rule.type}) would have denied ${impact.wouldDeny} allowed requests out of ${impact.evaluated} (${pct(rate)}) since ${sinceIso}; an estimated ${pct(fpShare)} of them look like real users; verdict ${verdict} (${reasons.join(', ')}).`,
+    evaluated: impact.evaluated,
+    wouldDeny: impact.wouldDeny,
+    wouldDenyRate: rate,
+    alsoDeniedLive: impact.alsoDeniedLive,
+    estimatedFalsePositiveShare: fpShare,
+    verdict,
+    reasons,
+    topIps: impact.topIps.map((ip) => ({
+      ...ip,
+      networkType:
+        ip.networkType as DryRunImpactAnalysis['rules'][number]['topIps'][number]['networkType'],
+    })),
+    topPaths: impact.topPaths.map((p) => ({
+      count: p.count,
+      requestData: { path: bounded(p.path) },
+    })),
+  };
 }
 
 function period(fromMs: number, toMs: number, t: TrafficTotals) {

@@ -82,6 +82,8 @@ export const SUGGESTION_REASONS = [
   'SEE_TOP_DENIED_CLIENT',
   'SEE_DENIALS',
   'REVIEW_RULES',
+  'PROMOTE_READY_RULE',
+  'REVIEW_WOULD_BE_DENIALS',
 ] as const;
 
 /** A next step for an agent: the tool to call and its arguments, with an enum saying why. */

@@ -111,4 +111,53 @@ describe('traffic analysis over REST and MCP', () => {
     const viaMcp = await mcp.call('analyze-traffic', { siteId: stranger.siteId, days: 31 });
     expect(viaMcp.isError).toBe(true);
   });
+
+  it('measures what promoting a DRY_RUN rule would change, with a verdict', async () => {
+    const site = await siteFor(t, 'carol');
+    const usa = await createRule(t, site.token, site.siteId, {
+      name: 'No US',
+      type: 'filter',
+      config: { action: 'deny', match: { countries: ['US'] } },
+    });
+    for (const ip of ['8.8.8.8', '8.8.4.4', '80.128.0.1', '80.128.0.2', '80.128.0.3']) {
+      await decide(t.url, site.key, browserRequest({ ip, path: '/shop' })).expect(200);
+    }
+    await flushDecisions(t);
+    const res = await request(t.url)
+      .get(`/v1/sites/${site.siteId}/analytics/dry-run-impact?days=1`)
+      .set(as(site.token))
+      .expect(200);
+    expect(res.body.rules).toEqual([
+      expect.objectContaining({
+        ruleId: usa.id,
+        type: 'filter',
+        evaluated: 5,
+        wouldDeny: 2,
+        wouldDenyRate: 0.4,
+        alsoDeniedLive: 0,
+        // Google's addresses are a hosting network: not counted as real users.
+        estimatedFalsePositiveShare: 0,
+        verdict: 'NOT_READY',
+        reasons: ['INSUFFICIENT_TRAFFIC', 'HIGH_DENY_RATE'],
+        topPaths: [{ count: 2, requestData: { path: '/shop' } }],
+      }),
+    ]);
+    expect(res.body.suggestedActions).toEqual([
+      {
+        tool: 'list-decisions',
+        arguments: { siteId: site.siteId, ruleId: usa.id, conclusion: 'ALLOW' },
+        reason: 'REVIEW_WOULD_BE_DENIALS',
+      },
+    ]);
+    await request(t.url).post(`/v1/rules/${usa.id}/promote`).set(as(site.token)).expect(200);
+    const live = await request(t.url)
+      .get(`/v1/sites/${site.siteId}/analytics/dry-run-impact?ruleId=${usa.id}`)
+      .set(as(site.token))
+      .expect(400);
+    expect(live.body.detail).toContain('is LIVE already');
+    await request(t.url)
+      .get(`/v1/sites/${owner.siteId}/analytics/dry-run-impact?ruleId=${usa.id}`)
+      .set(as(owner.token))
+      .expect(404);
+  });
 });

@@ -10,6 +10,7 @@ const ALL_TOOLS = [
   'delete-rule',
   'demote-rule',
   'explain-decision',
+  'get-dry-run-impact',
   'get-rule',
   'get-site-key',
   'list-audit-entries',
@@ -24,6 +25,7 @@ const ALL_TOOLS = [
 const READ_TOOLS = [
   'analyze-traffic',
   'explain-decision',
+  'get-dry-run-impact',
   'get-rule',
   'list-audit-entries',
   'list-decisions',
@@ -276,6 +278,7 @@ describe('MCP access policy', () => {
     ['delete-rule', { ruleId: f.ruleId }, f.ruleId],
     ['list-decisions', { siteId: f.siteId }, f.siteId],
     ['analyze-traffic', { siteId: f.siteId, days: 1 }, f.siteId],
+    ['get-dry-run-impact', { siteId: f.siteId }, f.siteId],
     ['explain-decision', { decisionId: f.decisionId }, f.decisionId],
   ];
 

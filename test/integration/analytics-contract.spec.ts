@@ -204,6 +204,81 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
     });
   });
 
+  describe('dry-run impact', () => {
+    const site = 'site_01jdryrundryrundryrundryru';
+    const dry = 'rule_01jdryrunruledryrunruledry';
+    const other = 'rule_01jotherdryrunotherdryrunot';
+    const t0 = Date.UTC(2026, 10, 12);
+    const range = { siteId: site, fromMs: t0, toMs: t0 + 3_600_000 };
+    let n = 0;
+    const row = (o: Partial<DecisionRecord>) => decision({ siteId: site, timeMs: t0 + ++n, ...o });
+    const resident = { ip: '198.51.100.10', networkType: 'residential', country: 'DE' };
+    const hosting = { ip: '203.0.113.50', networkType: 'hosting', country: 'US' };
+    const attacker = { ip: '203.0.113.66', networkType: 'hosting', country: 'NL' };
+    const liveDeny = {
+      conclusion: 'DENY' as const,
+      reason: 'SQL_INJECTION' as const,
+      ruleId: 'rule_01jlivelivelivelivelivelive',
+    };
+    const rows = [
+      // Would be denied, allowed live: a real-looking user (residential, no bot, never denied).
+      row({ ...resident, path: '/login', dryRunDenials: [dry] }),
+      row({ ...resident, path: '/login', dryRunDenials: [dry] }),
+      // Would be denied: a bot on a residential network is not counted as legitimate.
+      row({
+        ...resident,
+        ip: '198.51.100.11',
+        botCategory: 'scraper',
+        path: '/x',
+        dryRunDenials: [dry],
+      }),
+      // Would be denied: a hosting IP.
+      row({ ...hosting, path: '/login', dryRunDenials: [dry, other] }),
+      // Would be denied, residential, but this IP was denied live elsewhere in the range.
+      row({ ...resident, ip: '198.51.100.12', path: '/y', dryRunDenials: [dry] }),
+      row({ ...resident, ip: '198.51.100.12', path: '/y', ...liveDeny }),
+      // Would be denied, and was denied live anyway.
+      row({ ...attacker, path: '/search', ...liveDeny, dryRunDenials: [dry] }),
+      // Not touched by the rule.
+      row({ ...resident, path: '/home' }),
+      row({ ...hosting, path: '/home', dryRunDenials: [other] }),
+      // Outside the range.
+      decision({ siteId: site, timeMs: t0 - 1, dryRunDenials: [dry] }),
+    ];
+
+    beforeAll(() => store.insertDecisions(rows));
+
+    it('counts what promoting the rule would change, exactly', async () => {
+      expect(await store.dryRunImpact(range, dry, 2)).toEqual({
+        evaluated: 9,
+        wouldDeny: 5,
+        alsoDeniedLive: 1,
+        likelyLegitimate: 2,
+        topIps: [
+          { ip: '198.51.100.10', count: 2, country: 'DE', networkType: 'residential' },
+          { ip: '198.51.100.11', count: 1, country: 'DE', networkType: 'residential' },
+        ],
+        topPaths: [
+          { path: '/login', count: 3 },
+          { path: '/x', count: 1 },
+        ],
+      });
+      expect(await store.dryRunImpact(range, other, 5)).toMatchObject({
+        wouldDeny: 2,
+        alsoDeniedLive: 0,
+        likelyLegitimate: 0,
+      });
+      expect(await store.dryRunImpact(range, 'rule_01jnonenonenonenonenonenone', 5)).toEqual({
+        evaluated: 9,
+        wouldDeny: 0,
+        alsoDeniedLive: 0,
+        likelyLegitimate: 0,
+        topIps: [],
+        topPaths: [],
+      });
+    });
+  });
+
   it('keeps data and schema across a restart, and migrating again changes nothing', async () => {
     const kept = decision({ siteId: SITE_B });
     await store.insertDecisions([kept]);

@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { AnalyticsService } from '../../src/analytics/analytics.service';
 import { DuckDbStore } from '../../src/analytics/duckdb/duckdb.store';
 import { AccessService } from '../../src/auth/access.service';
@@ -26,7 +27,7 @@ describe('AnalyticsService.traffic', () => {
       { requireSite: (() => Promise.resolve({})) as unknown as AccessService['requireSite'] },
       'AccessService',
     );
-    service = new AnalyticsService(store, access, clock);
+    service = new AnalyticsService(store, access, clock, strictFake<DataSource>({}, 'DataSource'));
     const at = (ms: number, denied = false) =>
       decision({
         siteId,

@@ -4,6 +4,7 @@ import {
   AnalyticsStore,
   DecisionFilter,
   DecisionRecord,
+  DryRunImpact,
   SiteRange,
   TrafficSummary,
   TrafficTotals,
@@ -330,6 +331,47 @@ export class ClickHouseStore extends AnalyticsStore {
         networkType: r.network_type,
       })),
       topDenialReasons: reasons.map((r) => ({ reason: r.reason, count: Number(r.count) })),
+    };
+  }
+
+  async dryRunImpact(range: SiteRange, ruleId: string, limit: number): Promise<DryRunImpact> {
+    const where = inRange(range);
+    const hit = sql`${where} AND has(dry_run_denials, ${ruleId})`;
+    const top = integer(limit, 0);
+    const [counts, ips, paths] = await Promise.all([
+      this.select<Record<'evaluated' | 'would_deny' | 'also_denied' | 'likely_legit', string>>(
+        sql`SELECT (SELECT count() FROM decisions WHERE ${where}) AS evaluated,
+                   countIf(conclusion = 'ALLOW') AS would_deny,
+                   countIf(conclusion = 'DENY') AS also_denied,
+                   countIf(conclusion = 'ALLOW' AND network_type = 'residential'
+                     AND bot_category = ''
+                     AND ip NOT IN (SELECT ip FROM decisions WHERE ${where} AND conclusion = 'DENY')
+                   ) AS likely_legit
+              FROM decisions WHERE ${hit}`,
+      ),
+      this.select<{ ip: string; count: string; country: string; network_type: string }>(
+        sql`SELECT ip, count() AS count, any(country) AS country, any(network_type) AS network_type
+              FROM decisions WHERE ${hit} AND conclusion = 'ALLOW'
+             GROUP BY ip ORDER BY count DESC, ip LIMIT ${top}`,
+      ),
+      this.select<{ path: string; count: string }>(
+        sql`SELECT path, count() AS count FROM decisions WHERE ${hit} AND conclusion = 'ALLOW'
+             GROUP BY path ORDER BY count DESC, path LIMIT ${top}`,
+      ),
+    ]);
+    const c = counts[0];
+    return {
+      evaluated: Number(c?.evaluated ?? 0),
+      wouldDeny: Number(c?.would_deny ?? 0),
+      alsoDeniedLive: Number(c?.also_denied ?? 0),
+      likelyLegitimate: Number(c?.likely_legit ?? 0),
+      topIps: ips.map((r) => ({
+        ip: r.ip,
+        count: Number(r.count),
+        country: r.country || null,
+        networkType: r.network_type,
+      })),
+      topPaths: paths.map((r) => ({ path: r.path, count: Number(r.count) })),
     };
   }
 

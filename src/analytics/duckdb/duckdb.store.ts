@@ -6,6 +6,7 @@ import {
   AnalyticsStore,
   DecisionFilter,
   DecisionRecord,
+  DryRunImpact,
   SiteRange,
   TrafficSummary,
   TrafficTotals,
@@ -242,6 +243,51 @@ export class DuckDbStore extends AnalyticsStore {
         networkType: r.network_type,
       })),
       topDenialReasons: reasons.map((r) => ({ reason: r.reason, count: Number(r.count) })),
+    };
+  }
+
+  async dryRunImpact(range: SiteRange, ruleId: string, limit: number): Promise<DryRunImpact> {
+    const counted = { ...rangeParams(range), rule: ruleId };
+    const params = { ...counted, limit };
+    const hit = `${IN_RANGE} AND list_contains(dry_run_denials, $rule)`;
+    const [counts, ips, paths] = await Promise.all([
+      this.rows<Record<'evaluated' | 'would_deny' | 'also_denied' | 'likely_legit', bigint>>(
+        `SELECT (SELECT count(*) FROM decisions WHERE ${IN_RANGE}) AS evaluated,
+                count(*) FILTER (WHERE conclusion = 'ALLOW') AS would_deny,
+                count(*) FILTER (WHERE conclusion = 'DENY') AS also_denied,
+                count(*) FILTER (WHERE conclusion = 'ALLOW' AND network_type = 'residential'
+                  AND bot_category IS NULL
+                  AND ip NOT IN (SELECT ip FROM decisions WHERE ${IN_RANGE} AND conclusion = 'DENY')
+                ) AS likely_legit
+           FROM decisions WHERE ${hit}`,
+        counted,
+      ),
+      this.rows<{ ip: string; count: bigint; country: string | null; network_type: string }>(
+        `SELECT ip, count(*) AS count, any_value(country) AS country,
+                any_value(network_type) AS network_type
+           FROM decisions WHERE ${hit} AND conclusion = 'ALLOW'
+          GROUP BY ip ORDER BY count DESC, ip LIMIT $limit`,
+        params,
+      ),
+      this.rows<{ path: string; count: bigint }>(
+        `SELECT path, count(*) AS count FROM decisions WHERE ${hit} AND conclusion = 'ALLOW'
+          GROUP BY path ORDER BY count DESC, path LIMIT $limit`,
+        params,
+      ),
+    ]);
+    const c = counts[0];
+    return {
+      evaluated: Number(c?.evaluated ?? 0),
+      wouldDeny: Number(c?.would_deny ?? 0),
+      alsoDeniedLive: Number(c?.also_denied ?? 0),
+      likelyLegitimate: Number(c?.likely_legit ?? 0),
+      topIps: ips.map((r) => ({
+        ip: r.ip,
+        count: Number(r.count),
+        country: r.country || null,
+        networkType: r.network_type,
+      })),
+      topPaths: paths.map((r) => ({ path: r.path, count: Number(r.count) })),
     };
   }
 
