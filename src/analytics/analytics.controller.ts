@@ -4,9 +4,13 @@ import { createZodDto, ZodResponse } from 'nestjs-zod';
 import { Actor } from '../auth/actor';
 import { CurrentActor } from '../auth/auth.decorators';
 import { parseSiteId } from '../common/ids';
+import { parseInput } from '../common/validation';
 import {
   DryRunImpactAnalysis,
   DryRunImpactQuery,
+  InvestigateIpInput,
+  InvestigateIpQuery,
+  IpInvestigation,
   TrafficAnalysis,
   TrafficQuery,
 } from './analytics.schemas';
@@ -16,6 +20,8 @@ class TrafficQueryDto extends createZodDto(TrafficQuery) {}
 class TrafficAnalysisDto extends createZodDto(TrafficAnalysis) {}
 class DryRunImpactQueryDto extends createZodDto(DryRunImpactQuery) {}
 class DryRunImpactDto extends createZodDto(DryRunImpactAnalysis) {}
+class InvestigateIpQueryDto extends createZodDto(InvestigateIpQuery) {}
+class IpInvestigationDto extends createZodDto(IpInvestigation) {}
 
 @ApiTags('analytics')
 @ApiBearerAuth()
@@ -41,5 +47,17 @@ export class AnalyticsController {
     @Query() query: DryRunImpactQueryDto,
   ) {
     return this.analytics.dryRunImpact(actor, parseSiteId(siteId), query.days, query.ruleId);
+  }
+
+  @Get('ips/:ip')
+  @ZodResponse({ type: IpInvestigationDto })
+  investigateIp(
+    @CurrentActor() actor: Actor,
+    @Param('siteId') siteId: string,
+    @Param('ip') ip: string,
+    @Query() query: InvestigateIpQueryDto,
+  ) {
+    const input = parseInput(InvestigateIpInput, { siteId, ip, days: query.days });
+    return this.analytics.investigateIp(actor, parseSiteId(input.siteId), input.ip, input.days);
   }
 }

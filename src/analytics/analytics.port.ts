@@ -105,6 +105,16 @@ export interface DryRunImpact {
   topPaths: { path: string; count: number }[];
 }
 
+/** One client IP's activity on a site over a range. */
+export interface IpActivity extends TrafficTotals {
+  /** ms; null when the IP was not seen. */
+  firstSeenMs: number | null;
+  lastSeenMs: number | null;
+  topPaths: { path: string; count: number }[];
+  /** Rules that denied it (LIVE) or would have (DRY_RUN), most often first. */
+  rulesTriggered: { ruleId: string; mode: 'LIVE' | 'DRY_RUN'; count: number }[];
+}
+
 /**
  * The analytics store: every decision lands here, every analysis reads from here. Two adapters
  * (DuckDB embedded, ClickHouse in production) pass one contract suite, so the SQL inside each is
@@ -131,7 +141,30 @@ export abstract class AnalyticsStore {
   abstract trafficSummary(range: SiteRange, limit: number): Promise<TrafficSummary>;
   /** The impact of promoting DRY_RUN rule `ruleId`, with its `limit` most affected IPs and paths. */
   abstract dryRunImpact(range: SiteRange, ruleId: string, limit: number): Promise<DryRunImpact>;
+  /** What `ip` did on the site in the range, with its `limit` top paths and rules. */
+  abstract ipActivity(range: SiteRange, ip: string, limit: number): Promise<IpActivity>;
+  /** Requests and denials of `ip` across all of a team's sites (what Bulwark has seen of it). */
+  abstract ipTeamTotals(
+    teamId: string,
+    ip: string,
+    fromMs: number,
+    toMs: number,
+  ): Promise<TrafficTotals & { sites: number }>;
   /** Cheap liveness probe. */
   abstract ping(): Promise<boolean>;
   abstract close(): Promise<void>;
+}
+
+/** LIVE and DRY_RUN rule counts of one client, most frequent first, ties by id, at most `limit`. */
+export function mergeRules(
+  live: readonly { rule: string; count: number | bigint | string }[],
+  dry: readonly { rule: string; count: number | bigint | string }[],
+  limit: number,
+): IpActivity['rulesTriggered'] {
+  return [
+    ...live.map((r) => ({ ruleId: r.rule, mode: 'LIVE' as const, count: Number(r.count) })),
+    ...dry.map((r) => ({ ruleId: r.rule, mode: 'DRY_RUN' as const, count: Number(r.count) })),
+  ]
+    .sort((a, b) => b.count - a.count || (a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : 0))
+    .slice(0, limit);
 }

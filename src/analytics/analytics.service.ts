@@ -6,11 +6,13 @@ import { Clock } from '../common/clock';
 import { ValidationError } from '../common/errors';
 import { listedBy, parseRuleId, SiteId } from '../common/ids';
 import { NotFoundError } from '../common/errors';
+import { IntelService } from '../intel/intel.service';
 import { RuleEntity } from '../rules/rule.entity';
 import { AnalyticsStore, DryRunImpact, TrafficTotals } from './analytics.port';
 import {
   bounded,
   DryRunImpactAnalysis,
+  IpInvestigation,
   MAX_RULES,
   READINESS,
   READINESS_REASONS,
@@ -45,6 +47,7 @@ export class AnalyticsService {
     private readonly access: AccessService,
     private readonly clock: Clock,
     private readonly dataSource: DataSource,
+    private readonly intel: IntelService,
   ) {}
 
   /**
@@ -104,6 +107,85 @@ export class AnalyticsService {
           },
     );
     return { siteId, days, rules: impacts, suggestedActions };
+  }
+
+  /** Threat intelligence on an IP plus what it did on the site and across the team. */
+  async investigateIp(
+    actor: Actor,
+    siteId: SiteId,
+    ip: string,
+    days: number,
+  ): Promise<IpInvestigation> {
+    const { site } = await this.access.requireSite(actor, siteId, 'read');
+    const intel = this.intel.lookup(ip);
+    if (!intel) {
+      throw new ValidationError([{ field: 'ip', message: 'must be an IPv4 or IPv6 address' }]);
+    }
+    const to = this.clock.now().getTime();
+    const from = to - days * DAY_MS;
+    // Stored IPs are as the app sent them; look up the same text.
+    const [activity, team] = await Promise.all([
+      this.store.ipActivity({ siteId, fromMs: from, toMs: to }, ip, 5),
+      this.store.ipTeamTotals(site.teamId, ip, from, to),
+    ]);
+    const span = `${days} day${days === 1 ? '' : 's'}`;
+    const where = [
+      intel.asn === null ? 'no ASN' : `AS${intel.asn}`,
+      intel.country ?? 'unknown country',
+      intel.networkType,
+      `risk ${intel.risk}`,
+    ].join(', ');
+    const summary = `${intel.ip} (${where}): ${activity.requests} requests on this site in the last ${span}, ${activity.denials} denied; ${team.sites} of the team's sites saw it (${team.requests} requests).`;
+    const suggestedActions: IpInvestigation['suggestedActions'] = [];
+    if (activity.requests > 0) {
+      suggestedActions.push({
+        tool: 'list-decisions',
+        arguments: { siteId, ip },
+        reason: 'SEE_CLIENT_HISTORY',
+      });
+    }
+    if (activity.denials > 0 || intel.risk === 'high') {
+      suggestedActions.push({
+        tool: 'create-rule',
+        arguments: {
+          siteId,
+          rule: {
+            name: `Block ${intel.ip}`,
+            type: 'filter',
+            config: { action: 'deny', match: { ips: [intel.ip] } },
+          },
+        },
+        reason: 'BLOCK_CLIENT_IN_DRY_RUN',
+      });
+    }
+    return {
+      siteId,
+      ip: intel.ip,
+      days,
+      summary,
+      intel: {
+        country: intel.country,
+        asn: intel.asn,
+        asOrg: intel.asOrg,
+        networkType: intel.networkType,
+        risk: intel.risk,
+        riskReasons: intel.riskReasons,
+      },
+      activity: {
+        requests: activity.requests,
+        denials: activity.denials,
+        firstSeen:
+          activity.firstSeenMs === null ? null : new Date(activity.firstSeenMs).toISOString(),
+        lastSeen: activity.lastSeenMs === null ? null : new Date(activity.lastSeenMs).toISOString(),
+        topPaths: activity.topPaths.map((p) => ({
+          count: p.count,
+          requestData: { path: bounded(p.path) },
+        })),
+        rulesTriggered: activity.rulesTriggered,
+      },
+      acrossTeam: team,
+      suggestedActions,
+    };
   }
 
   /** Traffic over the last `days` days against the `days` before them. */

@@ -84,12 +84,13 @@ export const SUGGESTION_REASONS = [
   'REVIEW_RULES',
   'PROMOTE_READY_RULE',
   'REVIEW_WOULD_BE_DENIALS',
+  'BLOCK_CLIENT_IN_DRY_RUN',
 ] as const;
 
 /** A next step for an agent: the tool to call and its arguments, with an enum saying why. */
 export const SuggestedAction = z.object({
   tool: z.string().describe('Name of the MCP tool to call.'),
-  arguments: z.record(z.string(), z.string()).describe('Arguments to call it with.'),
+  arguments: z.record(z.string(), z.unknown()).describe('Arguments to call it with.'),
   reason: z.enum(SUGGESTION_REASONS),
 });
 

@@ -95,6 +95,49 @@ describe('traffic analysis over REST and MCP', () => {
     expect(JSON.stringify(result).length).toBeLessThan(16_000);
   });
 
+  it('investigates an IP: intel, activity on the site, rules triggered, a suggested block', async () => {
+    const res = await request(t.url)
+      .get(`/v1/sites/${owner.siteId}/analytics/ips/8.8.8.8?days=1`)
+      .set(as(owner.token))
+      .expect(200);
+    expect(res.body).toMatchObject({
+      ip: '8.8.8.8',
+      intel: { country: 'US', asn: 15169, networkType: 'hosting', risk: 'medium' },
+      activity: { requests: 3, denials: 2 },
+      acrossTeam: { requests: 3, denials: 2, sites: 1 },
+    });
+    expect(res.body.activity.rulesTriggered).toEqual([
+      { ruleId: expect.stringMatching(/^rule_/), mode: 'LIVE', count: 2 },
+    ]);
+    expect(res.body.summary).toBe(
+      "8.8.8.8 (AS15169, US, hosting, risk medium): 3 requests on this site in the last 1 day, 2 denied; 1 of the team's sites saw it (3 requests).",
+    );
+    expect(res.body.suggestedActions[1]).toEqual({
+      tool: 'create-rule',
+      arguments: {
+        siteId: owner.siteId,
+        rule: {
+          name: 'Block 8.8.8.8',
+          type: 'filter',
+          config: { action: 'deny', match: { ips: ['8.8.8.8'] } },
+        },
+      },
+      reason: 'BLOCK_CLIENT_IN_DRY_RUN',
+    });
+    const viaMcp = await mcp.call('investigate-ip', {
+      siteId: owner.siteId,
+      ip: '8.8.8.8',
+      days: 1,
+    });
+    const text = viaMcp.content.map((c) => c.text ?? '').join('\n');
+    expect(text).not.toContain('onerror');
+    const bad = await request(t.url)
+      .get(`/v1/sites/${owner.siteId}/analytics/ips/not-an-ip`)
+      .set(as(owner.token))
+      .expect(400);
+    expect(bad.body.detail).toContain('ip: must be an IPv4 or IPv6 address');
+  });
+
   it('refuses days outside 1 to 30 and hides other teams’ sites', async () => {
     for (const days of [0, 31, 2.5]) {
       const res = await request(t.url)

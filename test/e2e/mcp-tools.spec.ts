@@ -13,6 +13,7 @@ const ALL_TOOLS = [
   'get-dry-run-impact',
   'get-rule',
   'get-site-key',
+  'investigate-ip',
   'list-audit-entries',
   'list-decisions',
   'list-rules',
@@ -27,6 +28,7 @@ const READ_TOOLS = [
   'explain-decision',
   'get-dry-run-impact',
   'get-rule',
+  'investigate-ip',
   'list-audit-entries',
   'list-decisions',
   'list-rules',
@@ -279,6 +281,7 @@ describe('MCP access policy', () => {
     ['list-decisions', { siteId: f.siteId }, f.siteId],
     ['analyze-traffic', { siteId: f.siteId, days: 1 }, f.siteId],
     ['get-dry-run-impact', { siteId: f.siteId }, f.siteId],
+    ['investigate-ip', { siteId: f.siteId, ip: '203.0.113.9' }, f.siteId],
     ['explain-decision', { decisionId: f.decisionId }, f.decisionId],
   ];
 

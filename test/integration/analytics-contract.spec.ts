@@ -279,6 +279,81 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
     });
   });
 
+  describe('IP activity', () => {
+    const team = 'team_01jipipipipipipipipipipipipi';
+    const siteA = 'site_01jipsiteaipsiteaipsiteaips';
+    const siteB = 'site_01jipsitebipsitebipsitebips';
+    const ip = '192.0.2.44';
+    const t0 = Date.UTC(2026, 10, 14);
+    const range = { siteId: siteA, fromMs: t0, toMs: t0 + 3_600_000 };
+    const live = 'rule_01jliveipliveipliveipliveip';
+    const dryA = 'rule_01jdryadryadryadryadryadrya';
+    const dryB = 'rule_01jdrybdrybdrybdrybdrybdryb';
+    const row = (o: Partial<DecisionRecord>) => decision({ teamId: team, siteId: siteA, ip, ...o });
+
+    beforeAll(() =>
+      store.insertDecisions([
+        row({ timeMs: t0 + 10, path: '/login', dryRunDenials: [dryA] }),
+        row({ timeMs: t0 + 20, path: '/login', dryRunDenials: [dryA, dryB] }),
+        row({
+          timeMs: t0 + 30,
+          path: '/admin',
+          conclusion: 'DENY',
+          reason: 'FILTER_DENIED',
+          ruleId: live,
+          dryRunDenials: [dryA],
+        }),
+        row({
+          timeMs: t0 + 40,
+          path: '/',
+          conclusion: 'DENY',
+          reason: 'FILTER_DENIED',
+          ruleId: live,
+        }),
+        // Another IP, another site of the team, another team, outside the range.
+        row({ timeMs: t0 + 50, ip: '192.0.2.45' }),
+        row({ timeMs: t0 + 60, siteId: siteB }),
+        decision({ teamId: 'team_01jotherteamotherteamothert', ip, timeMs: t0 + 70 }),
+        row({ timeMs: t0 - 1 }),
+      ]),
+    );
+
+    it('reports what one IP did on the site: totals, first and last seen, paths, rules', async () => {
+      expect(await store.ipActivity(range, ip, 5)).toEqual({
+        requests: 4,
+        denials: 2,
+        firstSeenMs: t0 + 10,
+        lastSeenMs: t0 + 40,
+        topPaths: [
+          { path: '/login', count: 2 },
+          { path: '/', count: 1 },
+          { path: '/admin', count: 1 },
+        ],
+        rulesTriggered: [
+          { ruleId: dryA, mode: 'DRY_RUN', count: 3 },
+          { ruleId: live, mode: 'LIVE', count: 2 },
+          { ruleId: dryB, mode: 'DRY_RUN', count: 1 },
+        ],
+      });
+      expect(await store.ipActivity(range, '192.0.2.99', 5)).toEqual({
+        requests: 0,
+        denials: 0,
+        firstSeenMs: null,
+        lastSeenMs: null,
+        topPaths: [],
+        rulesTriggered: [],
+      });
+    });
+
+    it("counts the IP across the team's sites only", async () => {
+      expect(await store.ipTeamTotals(team, ip, t0, t0 + 3_600_000)).toEqual({
+        requests: 5,
+        denials: 2,
+        sites: 2,
+      });
+    });
+  });
+
   it('keeps data and schema across a restart, and migrating again changes nothing', async () => {
     const kept = decision({ siteId: SITE_B });
     await store.insertDecisions([kept]);

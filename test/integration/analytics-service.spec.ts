@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { IntelService } from '../../src/intel/intel.service';
 import { AnalyticsService } from '../../src/analytics/analytics.service';
 import { DuckDbStore } from '../../src/analytics/duckdb/duckdb.store';
 import { AccessService } from '../../src/auth/access.service';
@@ -27,7 +28,13 @@ describe('AnalyticsService.traffic', () => {
       { requireSite: (() => Promise.resolve({})) as unknown as AccessService['requireSite'] },
       'AccessService',
     );
-    service = new AnalyticsService(store, access, clock, strictFake<DataSource>({}, 'DataSource'));
+    service = new AnalyticsService(
+      store,
+      access,
+      clock,
+      strictFake<DataSource>({}, 'DataSource'),
+      strictFake<IntelService>({}, 'IntelService'),
+    );
     const at = (ms: number, denied = false) =>
       decision({
         siteId,

@@ -5,6 +5,8 @@ import {
   DecisionFilter,
   DecisionRecord,
   DryRunImpact,
+  IpActivity,
+  mergeRules,
   SiteRange,
   TrafficSummary,
   TrafficTotals,
@@ -372,6 +374,59 @@ export class ClickHouseStore extends AnalyticsStore {
         networkType: r.network_type,
       })),
       topPaths: paths.map((r) => ({ path: r.path, count: Number(r.count) })),
+    };
+  }
+
+  async ipActivity(range: SiteRange, ip: string, limit: number): Promise<IpActivity> {
+    const mine = sql`${inRange(range)} AND ip = ${ip}`;
+    const top = integer(limit, 0);
+    const [totals, paths, live, dry] = await Promise.all([
+      this.select<{ requests: string; denials: string; first: string; last: string }>(
+        sql`SELECT count() AS requests, countIf(conclusion = 'DENY') AS denials,
+                   min(ts_ms) AS first, max(ts_ms) AS last FROM decisions WHERE ${mine}`,
+      ),
+      this.select<{ path: string; count: string }>(
+        sql`SELECT path, count() AS count FROM decisions WHERE ${mine}
+             GROUP BY path ORDER BY count DESC, path LIMIT ${top}`,
+      ),
+      this.select<{ rule: string; count: string }>(
+        sql`SELECT rule_id AS rule, count() AS count FROM decisions
+             WHERE ${mine} AND rule_id != ''
+             GROUP BY rule ORDER BY count DESC, rule LIMIT ${top}`,
+      ),
+      this.select<{ rule: string; count: string }>(
+        sql`SELECT arrayJoin(dry_run_denials) AS rule, count() AS count FROM decisions
+             WHERE ${mine} GROUP BY rule ORDER BY count DESC, rule LIMIT ${top}`,
+      ),
+    ]);
+    const t = totals[0];
+    const seen = Number(t?.requests ?? 0) > 0;
+    return {
+      requests: Number(t?.requests ?? 0),
+      denials: Number(t?.denials ?? 0),
+      firstSeenMs: seen ? Number(t?.first) : null,
+      lastSeenMs: seen ? Number(t?.last) : null,
+      topPaths: paths.map((r) => ({ path: r.path, count: Number(r.count) })),
+      rulesTriggered: mergeRules(live, dry, limit),
+    };
+  }
+
+  async ipTeamTotals(
+    teamId: string,
+    ip: string,
+    fromMs: number,
+    toMs: number,
+  ): Promise<TrafficTotals & { sites: number }> {
+    const [row] = await this.select<{ requests: string; denials: string; sites: string }>(
+      sql`SELECT count() AS requests, countIf(conclusion = 'DENY') AS denials,
+                 uniqExact(site_id) AS sites FROM decisions
+           WHERE team_id = ${teamId} AND ip = ${ip}
+             AND ts_ms >= ${integer(fromMs)} AND ts_ms < ${integer(toMs)}`,
+    );
+    return {
+      requests: Number(row?.requests ?? 0),
+      denials: Number(row?.denials ?? 0),
+      sites: Number(row?.sites ?? 0),
     };
   }
 

@@ -7,6 +7,8 @@ import {
   DecisionFilter,
   DecisionRecord,
   DryRunImpact,
+  IpActivity,
+  mergeRules,
   SiteRange,
   TrafficSummary,
   TrafficTotals,
@@ -288,6 +290,64 @@ export class DuckDbStore extends AnalyticsStore {
         networkType: r.network_type,
       })),
       topPaths: paths.map((r) => ({ path: r.path, count: Number(r.count) })),
+    };
+  }
+
+  async ipActivity(range: SiteRange, ip: string, limit: number): Promise<IpActivity> {
+    const counted = { ...rangeParams(range), ip };
+    const params = { ...counted, limit };
+    const mine = `${IN_RANGE} AND ip = $ip`;
+    const [totals, paths, live, dry] = await Promise.all([
+      this.rows<{ requests: bigint; denials: bigint; first: bigint | null; last: bigint | null }>(
+        `SELECT count(*) AS requests, count(*) FILTER (WHERE conclusion = 'DENY') AS denials,
+                min(ts_ms) AS first, max(ts_ms) AS last FROM decisions WHERE ${mine}`,
+        counted,
+      ),
+      this.rows<{ path: string; count: bigint }>(
+        `SELECT path, count(*) AS count FROM decisions WHERE ${mine}
+          GROUP BY path ORDER BY count DESC, path LIMIT $limit`,
+        params,
+      ),
+      this.rows<{ rule: string; count: bigint }>(
+        `SELECT rule_id AS rule, count(*) AS count FROM decisions
+          WHERE ${mine} AND rule_id IS NOT NULL
+          GROUP BY rule_id ORDER BY count DESC, rule LIMIT $limit`,
+        params,
+      ),
+      this.rows<{ rule: string; count: bigint }>(
+        `SELECT rule, count(*) AS count
+           FROM (SELECT unnest(dry_run_denials) AS rule FROM decisions WHERE ${mine})
+          GROUP BY rule ORDER BY count DESC, rule LIMIT $limit`,
+        params,
+      ),
+    ]);
+    const t = totals[0];
+    return {
+      requests: Number(t?.requests ?? 0),
+      denials: Number(t?.denials ?? 0),
+      firstSeenMs: t?.first == null ? null : Number(t.first),
+      lastSeenMs: t?.last == null ? null : Number(t.last),
+      topPaths: paths.map((r) => ({ path: r.path, count: Number(r.count) })),
+      rulesTriggered: mergeRules(live, dry, limit),
+    };
+  }
+
+  async ipTeamTotals(
+    teamId: string,
+    ip: string,
+    fromMs: number,
+    toMs: number,
+  ): Promise<TrafficTotals & { sites: number }> {
+    const [row] = await this.rows<{ requests: bigint; denials: bigint; sites: bigint }>(
+      `SELECT count(*) AS requests, count(*) FILTER (WHERE conclusion = 'DENY') AS denials,
+              count(DISTINCT site_id) AS sites
+         FROM decisions WHERE team_id = $team AND ip = $ip AND ts_ms >= $from AND ts_ms < $to`,
+      { team: teamId, ip, from: BigInt(fromMs), to: BigInt(toMs) },
+    );
+    return {
+      requests: Number(row?.requests ?? 0),
+      denials: Number(row?.denials ?? 0),
+      sites: Number(row?.sites ?? 0),
     };
   }
 
