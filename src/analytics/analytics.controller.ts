@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { createZodDto, ZodResponse } from 'nestjs-zod';
 import { Actor } from '../auth/actor';
 import { CurrentActor } from '../auth/auth.decorators';
-import { parseSiteId } from '../common/ids';
+import { parseSiteId, parseTeamId } from '../common/ids';
 import { parseInput } from '../common/validation';
 import {
   DryRunImpactAnalysis,
@@ -11,6 +11,7 @@ import {
   InvestigateIpInput,
   InvestigateIpQuery,
   IpInvestigation,
+  QuotaStatus,
   TrafficAnalysis,
   TrafficQuery,
 } from './analytics.schemas';
@@ -22,14 +23,15 @@ class DryRunImpactQueryDto extends createZodDto(DryRunImpactQuery) {}
 class DryRunImpactDto extends createZodDto(DryRunImpactAnalysis) {}
 class InvestigateIpQueryDto extends createZodDto(InvestigateIpQuery) {}
 class IpInvestigationDto extends createZodDto(IpInvestigation) {}
+class QuotaStatusDto extends createZodDto(QuotaStatus) {}
 
 @ApiTags('analytics')
 @ApiBearerAuth()
-@Controller('v1/sites/:siteId/analytics')
+@Controller('v1')
 export class AnalyticsController {
   constructor(private readonly analytics: AnalyticsService) {}
 
-  @Get('traffic')
+  @Get('sites/:siteId/analytics/traffic')
   @ZodResponse({ type: TrafficAnalysisDto })
   traffic(
     @CurrentActor() actor: Actor,
@@ -39,7 +41,7 @@ export class AnalyticsController {
     return this.analytics.traffic(actor, parseSiteId(siteId), query.days);
   }
 
-  @Get('dry-run-impact')
+  @Get('sites/:siteId/analytics/dry-run-impact')
   @ZodResponse({ type: DryRunImpactDto })
   dryRunImpact(
     @CurrentActor() actor: Actor,
@@ -49,7 +51,7 @@ export class AnalyticsController {
     return this.analytics.dryRunImpact(actor, parseSiteId(siteId), query.days, query.ruleId);
   }
 
-  @Get('ips/:ip')
+  @Get('sites/:siteId/analytics/ips/:ip')
   @ZodResponse({ type: IpInvestigationDto })
   investigateIp(
     @CurrentActor() actor: Actor,
@@ -59,5 +61,11 @@ export class AnalyticsController {
   ) {
     const input = parseInput(InvestigateIpInput, { siteId, ip, days: query.days });
     return this.analytics.investigateIp(actor, parseSiteId(input.siteId), input.ip, input.days);
+  }
+
+  @Get('teams/:teamId/quota')
+  @ZodResponse({ type: QuotaStatusDto })
+  quota(@CurrentActor() actor: Actor, @Param('teamId') teamId: string) {
+    return this.analytics.quota(actor, parseTeamId(teamId));
   }
 }

@@ -150,6 +150,13 @@ export abstract class AnalyticsStore {
     fromMs: number,
     toMs: number,
   ): Promise<TrafficTotals & { sites: number }>;
+  /** Decisions of a team's sites in [fromMs, toMs), in all and for its `limit` busiest sites. */
+  abstract teamUsage(
+    teamId: string,
+    fromMs: number,
+    toMs: number,
+    limit: number,
+  ): Promise<{ requests: number; bySite: { siteId: string; requests: number }[] }>;
   /** Cheap liveness probe. */
   abstract ping(): Promise<boolean>;
   abstract close(): Promise<void>;

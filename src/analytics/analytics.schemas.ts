@@ -206,3 +206,24 @@ export const IpInvestigation = z.object({
   suggestedActions: z.array(SuggestedAction),
 });
 export type IpInvestigation = z.infer<typeof IpInvestigation>;
+
+export const QUOTA_STATUSES = ['OK', 'WARNING', 'EXCEEDED'] as const;
+export const QuotaInput = z.strictObject({ teamId: idArgument('team') });
+export const QuotaStatus = z.object({
+  teamId: z.string(),
+  plan: z.string(),
+  month: z.string().describe('The calendar month counted (UTC), YYYY-MM.'),
+  monthlyRequestQuota: z.number().int(),
+  used: z.number().int().describe('Decisions so far this month across all of the team’s sites.'),
+  usedShare: z.number().describe('used / monthlyRequestQuota.'),
+  projected: z.number().int().describe('Decisions at month end if the pace so far holds (linear).'),
+  status: z
+    .enum(QUOTA_STATUSES)
+    .describe('EXCEEDED past the quota; WARNING past 80% or projected past it; OK otherwise.'),
+  summary: z.string(),
+  bySite: z
+    .array(z.object({ siteId: z.string(), requests: z.number().int() }))
+    .describe(`Busiest sites this month, at most ${TOP}.`),
+  suggestedActions: z.array(SuggestedAction),
+});
+export type QuotaStatus = z.infer<typeof QuotaStatus>;

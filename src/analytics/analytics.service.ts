@@ -4,16 +4,18 @@ import { AccessService } from '../auth/access.service';
 import { Actor } from '../auth/actor';
 import { Clock } from '../common/clock';
 import { ValidationError } from '../common/errors';
-import { listedBy, parseRuleId, SiteId } from '../common/ids';
+import { listedBy, parseRuleId, SiteId, TeamId } from '../common/ids';
 import { NotFoundError } from '../common/errors';
 import { IntelService } from '../intel/intel.service';
 import { RuleEntity } from '../rules/rule.entity';
+import { PLANS } from '../teams/team.entity';
 import { AnalyticsStore, DryRunImpact, TrafficTotals } from './analytics.port';
 import {
   bounded,
   DryRunImpactAnalysis,
   IpInvestigation,
   MAX_RULES,
+  QuotaStatus,
   READINESS,
   READINESS_REASONS,
   TOP,
@@ -107,6 +109,45 @@ export class AnalyticsService {
           },
     );
     return { siteId, days, rules: impacts, suggestedActions };
+  }
+
+  /** The team's decisions this calendar month (UTC) against its plan's quota. */
+  async quota(actor: Actor, teamId: TeamId): Promise<QuotaStatus> {
+    const { team } = await this.access.requireTeam(actor, teamId, 'read');
+    const now = this.clock.now();
+    const start = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+    const end = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+    const usage = await this.store.teamUsage(teamId, start, now.getTime() + 1, TOP);
+    const quota = PLANS[team.plan].monthlyRequestQuota;
+    const elapsed = Math.max(now.getTime() - start, 1) / (end - start);
+    const projected = Math.round(usage.requests / elapsed);
+    const usedShare = usage.requests / quota;
+    const status = quotaStatus(usage.requests, quota, projected);
+    const month = new Date(start).toISOString().slice(0, 7);
+    const summary = `${usage.requests} of ${quota} decisions used in ${month} (${(usedShare * 100).toFixed(1)}%), about ${projected} by month end at this pace; status ${status}.`;
+    const busiest = usage.bySite[0];
+    return {
+      teamId,
+      plan: team.plan,
+      month,
+      monthlyRequestQuota: quota,
+      used: usage.requests,
+      usedShare,
+      projected,
+      status,
+      summary,
+      bySite: usage.bySite,
+      suggestedActions:
+        status !== 'OK' && busiest
+          ? [
+              {
+                tool: 'analyze-traffic',
+                arguments: { siteId: busiest.siteId, days: 7 },
+                reason: 'SEE_BUSIEST_SITE',
+              },
+            ]
+          : [],
+    };
   }
 
   /** Threat intelligence on an IP plus what it did on the site and across the team. */
@@ -252,6 +293,12 @@ export class AnalyticsService {
       suggestedActions,
     };
   }
+}
+
+/** EXCEEDED past the quota; WARNING past 80 % of it or on pace to pass it; OK otherwise. */
+export function quotaStatus(used: number, quota: number, projected: number): QuotaStatus['status'] {
+  if (used > quota) return 'EXCEEDED';
+  return used > 0.8 * quota || projected > quota ? 'WARNING' : 'OK';
 }
 
 export function ruleImpact(rule: RuleEntity, since: number, impact: DryRunImpact) {

@@ -2,13 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import { Actor } from '../auth/actor';
 import { SCOPES } from '../auth/permissions';
-import { parseSiteId } from '../common/ids';
+import { parseSiteId, parseTeamId } from '../common/ids';
 import { McpTool, McpTools, READ_ONLY } from '../mcp/mcp-tool.decorator';
 import {
   DryRunImpactAnalysis,
   DryRunImpactInput,
   InvestigateIpInput,
   IpInvestigation,
+  QuotaInput,
+  QuotaStatus,
   TrafficAnalysis,
   TrafficInput,
 } from './analytics.schemas';
@@ -78,5 +80,20 @@ export class AnalyticsTools {
   })
   investigateIp(actor: Actor, { siteId, ip, days }: z.output<typeof InvestigateIpInput>) {
     return this.analytics.investigateIp(actor, parseSiteId(siteId), ip, days);
+  }
+
+  @McpTool({
+    name: 'get-quota',
+    title: "A team's usage against its plan",
+    description:
+      "Shows how many decisions a team's sites used this calendar month (UTC) against the plan's monthly quota, the projection to month end at the current pace, and a status OK | WARNING (over 80% or projected over) | EXCEEDED. Returns {teamId, plan, month, monthlyRequestQuota, used, usedShare, projected, status, summary, bySite [{siteId, requests}], suggestedActions}. Use it when usage or billing comes up, or as part of a daily check. Next: analyze-traffic on the busiest site.",
+    input: QuotaInput,
+    output: QuotaStatus,
+    scope: SCOPES.read,
+    annotations: READ_ONLY,
+    render: renderWithActions,
+  })
+  getQuota(actor: Actor, { teamId }: z.output<typeof QuotaInput>) {
+    return this.analytics.quota(actor, parseTeamId(teamId));
   }
 }

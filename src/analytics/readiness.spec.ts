@@ -1,6 +1,6 @@
 import { RuleEntity } from '../rules/rule.entity';
 import { DryRunImpact } from './analytics.port';
-import { ruleImpact } from './analytics.service';
+import { quotaStatus, ruleImpact } from './analytics.service';
 
 const rule = {
   id: 'rule_01jreadyreadyreadyreadyready',
@@ -57,5 +57,19 @@ describe('dry-run readiness verdict', () => {
     );
     expect(r.wouldDenyRate).toBe(0.05);
     expect(r.estimatedFalsePositiveShare).toBe(0.1);
+  });
+});
+
+describe('quota status', () => {
+  it.each([
+    [0, 0, 'OK'],
+    [50, 90, 'OK'],
+    [80, 80, 'OK'],
+    [81, 90, 'WARNING'],
+    [10, 101, 'WARNING'],
+    [100, 100, 'WARNING'],
+    [101, 101, 'EXCEEDED'],
+  ] as const)('%d used, %d projected of 100: %s', (used, projected, status) => {
+    expect(quotaStatus(used, 100, projected)).toBe(status);
   });
 });

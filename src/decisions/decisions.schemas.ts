@@ -85,6 +85,7 @@ export const SUGGESTION_REASONS = [
   'PROMOTE_READY_RULE',
   'REVIEW_WOULD_BE_DENIALS',
   'BLOCK_CLIENT_IN_DRY_RUN',
+  'SEE_BUSIEST_SITE',
 ] as const;
 
 /** A next step for an agent: the tool to call and its arguments, with an enum saying why. */

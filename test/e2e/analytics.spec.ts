@@ -138,6 +138,23 @@ describe('traffic analysis over REST and MCP', () => {
     expect(bad.body.detail).toContain('ip: must be an IPv4 or IPv6 address');
   });
 
+  it("reports the team's usage this month against its plan", async () => {
+    const res = await request(t.url)
+      .get(`/v1/teams/${owner.teamId}/quota`)
+      .set(as(owner.token))
+      .expect(200);
+    expect(res.body).toMatchObject({
+      teamId: owner.teamId,
+      plan: 'free',
+      monthlyRequestQuota: 100_000,
+      used: 6,
+      status: 'OK',
+      bySite: [{ siteId: owner.siteId, requests: 6 }],
+    });
+    const viaMcp = await mcp.call('get-quota', { teamId: owner.teamId });
+    expect(viaMcp.structuredContent).toMatchObject({ used: 6 });
+  });
+
   it('refuses days outside 1 to 30 and hides other teams’ sites', async () => {
     for (const days of [0, 31, 2.5]) {
       const res = await request(t.url)

@@ -11,6 +11,7 @@ const ALL_TOOLS = [
   'demote-rule',
   'explain-decision',
   'get-dry-run-impact',
+  'get-quota',
   'get-rule',
   'get-site-key',
   'investigate-ip',
@@ -27,6 +28,7 @@ const READ_TOOLS = [
   'analyze-traffic',
   'explain-decision',
   'get-dry-run-impact',
+  'get-quota',
   'get-rule',
   'investigate-ip',
   'list-audit-entries',
@@ -282,6 +284,7 @@ describe('MCP access policy', () => {
     ['analyze-traffic', { siteId: f.siteId, days: 1 }, f.siteId],
     ['get-dry-run-impact', { siteId: f.siteId }, f.siteId],
     ['investigate-ip', { siteId: f.siteId, ip: '203.0.113.9' }, f.siteId],
+    ['get-quota', { teamId: f.teamId }, f.teamId],
     ['explain-decision', { decisionId: f.decisionId }, f.decisionId],
   ];
 

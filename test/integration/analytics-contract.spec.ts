@@ -354,6 +354,28 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
     });
   });
 
+  it("counts a team's usage in a range, busiest sites first", async () => {
+    const team = 'team_01jusageusageusageusageusag';
+    const t0 = Date.UTC(2026, 9, 1);
+    const s1 = 'site_01jusage1usage1usage1usag';
+    const s2 = 'site_01jusage2usage2usage2usag';
+    await store.insertDecisions([
+      decision({ teamId: team, siteId: s2, timeMs: t0 }),
+      decision({ teamId: team, siteId: s1, timeMs: t0 + 1 }),
+      decision({ teamId: team, siteId: s1, timeMs: t0 + 2 }),
+      decision({ teamId: team, siteId: s1, timeMs: t0 + 1000 }),
+      decision({ teamId: 'team_01jotherteamotherteamothert', siteId: s1, timeMs: t0 + 3 }),
+    ]);
+    expect(await store.teamUsage(team, t0, t0 + 1000, 10)).toEqual({
+      requests: 3,
+      bySite: [
+        { siteId: s1, requests: 2 },
+        { siteId: s2, requests: 1 },
+      ],
+    });
+    expect((await store.teamUsage(team, t0, t0 + 1000, 1)).bySite).toHaveLength(1);
+  });
+
   it('keeps data and schema across a restart, and migrating again changes nothing', async () => {
     const kept = decision({ siteId: SITE_B });
     await store.insertDecisions([kept]);

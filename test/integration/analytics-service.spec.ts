@@ -25,7 +25,11 @@ describe('AnalyticsService.traffic', () => {
     await store.migrate();
     const clock = { now: () => NOW } satisfies Clock;
     const access = strictFake<AccessService>(
-      { requireSite: (() => Promise.resolve({})) as unknown as AccessService['requireSite'] },
+      {
+        requireSite: (() => Promise.resolve({})) as unknown as AccessService['requireSite'],
+        requireTeam: (() =>
+          Promise.resolve({ team: { plan: 'free' } })) as unknown as AccessService['requireTeam'],
+      },
       'AccessService',
     );
     service = new AnalyticsService(
@@ -73,5 +77,35 @@ describe('AnalyticsService.traffic', () => {
     const week = await service.traffic(actor, siteId, 2);
     expect(week.current.requests).toBe(6);
     expect(week.previous.requests).toBe(1);
+  });
+
+  it('counts the calendar month against the plan and projects the month end', async () => {
+    const teamId = newId('team');
+    const nov = (day: number) => Date.UTC(2026, 10, day);
+    await store.insertDecisions([
+      ...Array.from({ length: 81 }, (_, i) =>
+        decision({ teamId, siteId: i < 60 ? siteId : 'site_other', timeMs: nov(1) + i }),
+      ),
+      // October does not count.
+      decision({ teamId, siteId, timeMs: nov(1) - 1 }),
+    ]);
+    const q = await service.quota(actor, teamId);
+    // 24.5 of 30 days have passed on 2026-11-25 12:00 UTC.
+    expect(q).toMatchObject({
+      plan: 'free',
+      month: '2026-11',
+      monthlyRequestQuota: 100_000,
+      used: 81,
+      projected: Math.round(81 / (24.5 / 30)),
+      status: 'OK',
+      bySite: [
+        { siteId, requests: 60 },
+        { siteId: 'site_other', requests: 21 },
+      ],
+      suggestedActions: [],
+    });
+    expect(q.summary).toBe(
+      '81 of 100000 decisions used in 2026-11 (0.1%), about 99 by month end at this pace; status OK.',
+    );
   });
 });

@@ -430,6 +430,24 @@ export class ClickHouseStore extends AnalyticsStore {
     };
   }
 
+  async teamUsage(
+    teamId: string,
+    fromMs: number,
+    toMs: number,
+    limit: number,
+  ): Promise<{ requests: number; bySite: { siteId: string; requests: number }[] }> {
+    const rows = await this.select<{ site_id: string; requests: string }>(
+      sql`SELECT site_id, count() AS requests FROM decisions
+           WHERE team_id = ${teamId} AND ts_ms >= ${integer(fromMs)} AND ts_ms < ${integer(toMs)}
+           GROUP BY site_id ORDER BY requests DESC, site_id`,
+    );
+    const bySite = rows.map((r) => ({ siteId: r.site_id, requests: Number(r.requests) }));
+    return {
+      requests: bySite.reduce((n, s) => n + s.requests, 0),
+      bySite: bySite.slice(0, limit),
+    };
+  }
+
   /** False when the server does not answer a query on this database (down, auth, no database). */
   async ping(): Promise<boolean> {
     try {

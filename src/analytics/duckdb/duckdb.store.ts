@@ -351,6 +351,25 @@ export class DuckDbStore extends AnalyticsStore {
     };
   }
 
+  async teamUsage(
+    teamId: string,
+    fromMs: number,
+    toMs: number,
+    limit: number,
+  ): Promise<{ requests: number; bySite: { siteId: string; requests: number }[] }> {
+    const rows = await this.rows<{ site_id: string; requests: bigint }>(
+      `SELECT site_id, count(*) AS requests FROM decisions
+        WHERE team_id = $team AND ts_ms >= $from AND ts_ms < $to
+        GROUP BY site_id ORDER BY requests DESC, site_id`,
+      { team: teamId, from: BigInt(fromMs), to: BigInt(toMs) },
+    );
+    const bySite = rows.map((r) => ({ siteId: r.site_id, requests: Number(r.requests) }));
+    return {
+      requests: bySite.reduce((n, s) => n + s.requests, 0),
+      bySite: bySite.slice(0, limit),
+    };
+  }
+
   private async rows<T>(query: string, values: Record<string, DuckDBValue>): Promise<T[]> {
     const reader = await this.reader.runAndReadAll(query, values);
     return reader.getRowObjectsJS() as unknown as T[];
