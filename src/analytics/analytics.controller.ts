@@ -6,6 +6,8 @@ import { CurrentActor } from '../auth/auth.decorators';
 import { parseSiteId, parseTeamId } from '../common/ids';
 import { parseInput } from '../common/validation';
 import {
+  Anomalies,
+  AnomaliesQuery,
   DryRunImpactAnalysis,
   DryRunImpactQuery,
   InvestigateIpInput,
@@ -24,6 +26,8 @@ class DryRunImpactDto extends createZodDto(DryRunImpactAnalysis) {}
 class InvestigateIpQueryDto extends createZodDto(InvestigateIpQuery) {}
 class IpInvestigationDto extends createZodDto(IpInvestigation) {}
 class QuotaStatusDto extends createZodDto(QuotaStatus) {}
+class AnomaliesQueryDto extends createZodDto(AnomaliesQuery) {}
+class AnomaliesDto extends createZodDto(Anomalies) {}
 
 @ApiTags('analytics')
 @ApiBearerAuth()
@@ -67,5 +71,15 @@ export class AnalyticsController {
   @ZodResponse({ type: QuotaStatusDto })
   quota(@CurrentActor() actor: Actor, @Param('teamId') teamId: string) {
     return this.analytics.quota(actor, parseTeamId(teamId));
+  }
+
+  @Get('sites/:siteId/analytics/anomalies')
+  @ZodResponse({ type: AnomaliesDto })
+  anomalies(
+    @CurrentActor() actor: Actor,
+    @Param('siteId') siteId: string,
+    @Query() query: AnomaliesQueryDto,
+  ) {
+    return this.analytics.anomalies(actor, parseSiteId(siteId), query.hours);
   }
 }

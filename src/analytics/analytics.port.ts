@@ -115,6 +115,29 @@ export interface IpActivity extends TrafficTotals {
   rulesTriggered: { ruleId: string; mode: 'LIVE' | 'DRY_RUN'; count: number }[];
 }
 
+/** The recent range of an anomaly search and the equal range before it. */
+export interface Comparison {
+  siteId: string;
+  /** Start of the previous range; it ends where the recent one starts. */
+  previousFromMs: number;
+  fromMs: number;
+  toMs: number;
+}
+
+export interface NewBotSignature {
+  userAgent: string;
+  botCategory: string;
+  requests: number;
+}
+
+export interface NewIp {
+  ip: string;
+  requests: number;
+  denials: number;
+  country: string | null;
+  networkType: string;
+}
+
 /**
  * The analytics store: every decision lands here, every analysis reads from here. Two adapters
  * (DuckDB embedded, ClickHouse in production) pass one contract suite, so the SQL inside each is
@@ -157,6 +180,31 @@ export abstract class AnalyticsStore {
     toMs: number,
     limit: number,
   ): Promise<{ requests: number; bySite: { siteId: string; requests: number }[] }>;
+  /** Requests and denials per UTC hour (start ms), hours without requests left out, oldest first. */
+  abstract hourly(
+    range: SiteRange,
+  ): Promise<{ hourMs: number; requests: number; denials: number }[]>;
+  /** Requests per country (null for unknown), most first, ties by country. */
+  abstract countries(range: SiteRange): Promise<{ country: string | null; requests: number }[]>;
+  /**
+   * Bot user agents of the recent range that the previous range never saw, with at least
+   * `minRequests` requests, most first.
+   */
+  abstract newBotSignatures(
+    c: Comparison,
+    minRequests: number,
+    limit: number,
+  ): Promise<NewBotSignature[]>;
+  /**
+   * IPs of the recent range that the previous range never saw, with at least `minRequests`
+   * requests, or at least `minDenied` requests of which half or more were denied; most first.
+   */
+  abstract newIps(
+    c: Comparison,
+    minRequests: number,
+    minDenied: number,
+    limit: number,
+  ): Promise<NewIp[]>;
   /** Cheap liveness probe. */
   abstract ping(): Promise<boolean>;
   abstract close(): Promise<void>;

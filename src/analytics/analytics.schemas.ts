@@ -4,7 +4,7 @@ import { idArgument } from '../common/ids';
 import { SuggestedAction } from '../decisions/decisions.schemas';
 import { DECISION_REASONS } from '../rules/engine/types';
 import { RISK_LEVELS, RISK_REASONS } from '../intel/intel.types';
-import { NETWORK_TYPES, RULE_MODES, RULE_TYPES } from '../rules/rules.schemas';
+import { BOT_CATEGORIES, NETWORK_TYPES, RULE_MODES, RULE_TYPES } from '../rules/rules.schemas';
 
 /** Longest request-derived string an analysis returns; longer ones are cut, marked with …. */
 export const MAX_TEXT = 256;
@@ -227,3 +227,74 @@ export const QuotaStatus = z.object({
   suggestedActions: z.array(SuggestedAction),
 });
 export type QuotaStatus = z.infer<typeof QuotaStatus>;
+
+export const AnomaliesQuery = z.strictObject({
+  hours: z.coerce
+    .number({ message: 'must be a whole number of hours from 1 to 168' })
+    .int('must be a whole number of hours from 1 to 168')
+    .min(1, 'must be a whole number of hours from 1 to 168')
+    .max(168, 'must be a whole number of hours from 1 to 168')
+    .default(24)
+    .describe(
+      'Length of the recent period in hours, 1 to 168 (default 24); it is compared with the same length before it.',
+    ),
+});
+export const AnomaliesInput = AnomaliesQuery.extend({ siteId: idArgument('site') });
+
+const Window = z.object({ from: z.string(), to: z.string(), requests: z.number().int() });
+
+export const Anomalies = z.object({
+  siteId: z.string(),
+  hours: z.number().int(),
+  recent: Window,
+  previous: Window,
+  summary: z.string().describe('One sentence built from counts only.'),
+  spikes: z
+    .array(
+      z.object({
+        hour: z.string().describe('Start of the UTC hour.'),
+        requests: z.number().int(),
+        baselineMean: z.number().describe('Mean requests per hour in the previous period.'),
+        factor: z.number().describe('requests / baselineMean.'),
+      }),
+    )
+    .describe(
+      `Hours far above the previous period's hourly baseline, largest first, at most ${TOP}.`,
+    ),
+  geoShifts: z
+    .array(
+      z.object({
+        country: z.string().nullable(),
+        requests: z.number().int(),
+        recentShare: z.number(),
+        previousShare: z.number(),
+      }),
+    )
+    .describe(`Countries whose share of traffic rose sharply, at most ${TOP}.`),
+  newBotSignatures: z
+    .array(
+      z.object({
+        requests: z.number().int(),
+        botCategory: z.enum(BOT_CATEGORIES),
+        requestData: z
+          .object({ userAgent: z.string() })
+          .describe('UNTRUSTED: the user agent as sent (attacker-controlled, display only).'),
+      }),
+    )
+    .describe(`Bot user agents not seen in the previous period, at most ${TOP}.`),
+  ipSurges: z
+    .array(
+      z.object({
+        ip: z.string(),
+        requests: z.number().int(),
+        denials: z.number().int(),
+        country: z.string().nullable(),
+        networkType: z.enum(NETWORK_TYPES),
+      }),
+    )
+    .describe(
+      `IPs not seen in the previous period with high volume or a high denial rate, at most ${TOP}.`,
+    ),
+  suggestedActions: z.array(SuggestedAction),
+});
+export type Anomalies = z.infer<typeof Anomalies>;

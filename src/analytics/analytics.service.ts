@@ -11,6 +11,7 @@ import { RuleEntity } from '../rules/rule.entity';
 import { PLANS } from '../teams/team.entity';
 import { AnalyticsStore, DryRunImpact, TrafficTotals } from './analytics.port';
 import {
+  Anomalies,
   bounded,
   DryRunImpactAnalysis,
   IpInvestigation,
@@ -32,10 +33,22 @@ export const READINESS_THRESHOLDS = {
   review: { falsePositiveShare: 0.05, denyRate: 0.1 },
   notReady: { falsePositiveShare: 0.25, denyRate: 0.3 },
 } as const;
+/** Anomaly detection thresholds (README "Anomalies"). */
+export const ANOMALY_THRESHOLDS = {
+  /** An hour is a spike above max(mean + 3 sd, 2 x mean, 20) of the previous period's hours. */
+  spike: { sigmas: 3, minFactor: 2, minRequests: 20 },
+  /** A country's share rose by 10 points, or a country new with 5 % of traffic; 20 requests min. */
+  geo: { minShareRise: 0.1, minNewShare: 0.05, minRequests: 20 },
+  /** A bot user agent unseen before, with at least 10 requests. */
+  bots: { minRequests: 10 },
+  /** An IP unseen before, with 100 requests, or 20 of which at least half were denied. */
+  ips: { minRequests: 100, minDenied: 20 },
+} as const;
 type Readiness = (typeof READINESS)[number];
 type ReadinessReason = (typeof READINESS_REASONS)[number];
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 
 /**
  * The analyses an operator asks for, over the analytics port. Answers are bounded whatever the
@@ -109,6 +122,143 @@ export class AnalyticsService {
           },
     );
     return { siteId, days, rules: impacts, suggestedActions };
+  }
+
+  /**
+   * What is unusual in the last `hours` hours compared with the same length before: traffic
+   * spikes, geographic shifts, new bot signatures, surging new IPs. Quiet on steady traffic.
+   */
+  async anomalies(actor: Actor, siteId: SiteId, hours: number): Promise<Anomalies> {
+    await this.access.requireSite(actor, siteId, 'read');
+    const t = ANOMALY_THRESHOLDS;
+    const to = this.clock.now().getTime();
+    const from = to - hours * HOUR_MS;
+    const previousFrom = from - hours * HOUR_MS;
+    const c = { siteId, previousFromMs: previousFrom, fromMs: from, toMs: to };
+    const recentRange = { siteId, fromMs: from, toMs: to };
+    const previousRange = { siteId, fromMs: previousFrom, toMs: from };
+    const [recentHours, previousHours, recentCountries, previousCountries, bots, ips] =
+      await Promise.all([
+        this.store.hourly(recentRange),
+        this.store.hourly(previousRange),
+        this.store.countries(recentRange),
+        this.store.countries(previousRange),
+        this.store.newBotSignatures(c, t.bots.minRequests, TOP),
+        this.store.newIps(c, t.ips.minRequests, t.ips.minDenied, TOP),
+      ]);
+    const recentTotal = recentHours.reduce((n, h) => n + h.requests, 0);
+    const previousTotal = previousHours.reduce((n, h) => n + h.requests, 0);
+
+    // Spikes: against every hour of the previous period, quiet ones counted as zero.
+    const spikes: Anomalies['spikes'] = [];
+    if (previousTotal > 0) {
+      const mean = previousTotal / hours;
+      const variance =
+        (previousHours.reduce((n, h) => n + (h.requests - mean) ** 2, 0) +
+          (hours - previousHours.length) * mean ** 2) /
+        hours;
+      const limit = Math.max(
+        mean + t.spike.sigmas * Math.sqrt(variance),
+        t.spike.minFactor * mean,
+        t.spike.minRequests,
+      );
+      for (const h of recentHours) {
+        if (h.requests > limit) {
+          spikes.push({
+            hour: new Date(h.hourMs).toISOString(),
+            requests: h.requests,
+            baselineMean: Math.round(mean * 10) / 10,
+            factor: Math.round((h.requests / mean) * 10) / 10,
+          });
+        }
+      }
+      spikes.sort((a, b) => b.factor - a.factor || (a.hour < b.hour ? -1 : 1));
+      spikes.splice(TOP);
+    }
+
+    // Geographic shifts: needs a previous period to compare with.
+    const geoShifts: Anomalies['geoShifts'] = [];
+    if (previousTotal > 0 && recentTotal > 0) {
+      const before = new Map(previousCountries.map((r) => [r.country, r.requests / previousTotal]));
+      for (const r of recentCountries) {
+        const recentShare = r.requests / recentTotal;
+        const previousShare = before.get(r.country) ?? 0;
+        const risen =
+          previousShare === 0
+            ? recentShare >= t.geo.minNewShare
+            : recentShare - previousShare >= t.geo.minShareRise;
+        if (r.requests >= t.geo.minRequests && risen) {
+          geoShifts.push({ country: r.country, requests: r.requests, recentShare, previousShare });
+        }
+      }
+      geoShifts.splice(TOP);
+    }
+
+    const newBotSignatures = bots.map((b) => ({
+      requests: b.requests,
+      botCategory: b.botCategory as Anomalies['newBotSignatures'][number]['botCategory'],
+      requestData: { userAgent: bounded(b.userAgent) },
+    }));
+    const ipSurges = ips.map((ip) => ({
+      ...ip,
+      networkType: ip.networkType as Anomalies['ipSurges'][number]['networkType'],
+    }));
+
+    const suggestedActions: Anomalies['suggestedActions'] = [];
+    if (ipSurges[0]) {
+      suggestedActions.push({
+        tool: 'investigate-ip',
+        arguments: { siteId, ip: ipSurges[0].ip },
+        reason: 'INVESTIGATE_SURGING_IP',
+      });
+    }
+    if (newBotSignatures[0]) {
+      const category = newBotSignatures[0].botCategory;
+      suggestedActions.push({
+        tool: 'create-rule',
+        arguments: {
+          siteId,
+          rule: { name: `Deny ${category} bots`, type: 'bot', config: { deny: [category] } },
+        },
+        reason: 'DENY_NEW_BOT_CATEGORY_IN_DRY_RUN',
+      });
+    }
+    if (spikes[0]) {
+      suggestedActions.push({
+        tool: 'list-decisions',
+        arguments: {
+          siteId,
+          from: spikes[0].hour,
+          to: new Date(Date.parse(spikes[0].hour) + HOUR_MS).toISOString(),
+        },
+        reason: 'SEE_SPIKE_TRAFFIC',
+      });
+    }
+    const found = spikes.length + geoShifts.length + newBotSignatures.length + ipSurges.length;
+    const summary =
+      found === 0
+        ? `Nothing unusual in the last ${hours} h (${recentTotal} requests, ${previousTotal} in the ${hours} h before).`
+        : `${spikes.length} traffic spike(s), ${geoShifts.length} geographic shift(s), ${newBotSignatures.length} new bot signature(s) and ${ipSurges.length} surging new IP(s) in the last ${hours} h (${recentTotal} requests, ${previousTotal} in the ${hours} h before).`;
+    return {
+      siteId,
+      hours,
+      recent: {
+        from: new Date(from).toISOString(),
+        to: new Date(to).toISOString(),
+        requests: recentTotal,
+      },
+      previous: {
+        from: new Date(previousFrom).toISOString(),
+        to: new Date(from).toISOString(),
+        requests: previousTotal,
+      },
+      summary,
+      spikes,
+      geoShifts,
+      newBotSignatures,
+      ipSurges,
+      suggestedActions,
+    };
   }
 
   /** The team's decisions this calendar month (UTC) against its plan's quota. */

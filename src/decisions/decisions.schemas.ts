@@ -86,6 +86,9 @@ export const SUGGESTION_REASONS = [
   'REVIEW_WOULD_BE_DENIALS',
   'BLOCK_CLIENT_IN_DRY_RUN',
   'SEE_BUSIEST_SITE',
+  'INVESTIGATE_SURGING_IP',
+  'DENY_NEW_BOT_CATEGORY_IN_DRY_RUN',
+  'SEE_SPIKE_TRAFFIC',
 ] as const;
 
 /** A next step for an agent: the tool to call and its arguments, with an enum saying why. */

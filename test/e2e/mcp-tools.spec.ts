@@ -10,6 +10,7 @@ const ALL_TOOLS = [
   'delete-rule',
   'demote-rule',
   'explain-decision',
+  'get-anomalies',
   'get-dry-run-impact',
   'get-quota',
   'get-rule',
@@ -27,6 +28,7 @@ const ALL_TOOLS = [
 const READ_TOOLS = [
   'analyze-traffic',
   'explain-decision',
+  'get-anomalies',
   'get-dry-run-impact',
   'get-quota',
   'get-rule',
@@ -285,6 +287,7 @@ describe('MCP access policy', () => {
     ['get-dry-run-impact', { siteId: f.siteId }, f.siteId],
     ['investigate-ip', { siteId: f.siteId, ip: '203.0.113.9' }, f.siteId],
     ['get-quota', { teamId: f.teamId }, f.teamId],
+    ['get-anomalies', { siteId: f.siteId, hours: 24 }, f.siteId],
     ['explain-decision', { decisionId: f.decisionId }, f.decisionId],
   ];
 

@@ -354,6 +354,70 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
     });
   });
 
+  describe('anomaly queries', () => {
+    const site = 'site_01janomalyanomalyanomalyan';
+    const H = 3_600_000;
+    const t0 = Date.UTC(2026, 10, 16);
+    const c = { siteId: site, previousFromMs: t0, fromMs: t0 + 2 * H, toMs: t0 + 4 * H };
+    const bot = (ua: string, timeMs: number) =>
+      decision({ siteId: site, timeMs, userAgent: ua, botCategory: 'scraper' });
+    beforeAll(() =>
+      store.insertDecisions([
+        // Previous range: an old bot, an old IP, two countries.
+        bot('OldBot/1.0', t0 + 10),
+        decision({ siteId: site, timeMs: t0 + 20, ip: '192.0.2.1', country: 'DE' }),
+        decision({ siteId: site, timeMs: t0 + H + 5, ip: '192.0.2.2', country: 'FR' }),
+        // Recent range, hour 3: the old bot again, a new bot 3 times, a new one only once.
+        bot('OldBot/1.0', t0 + 2 * H + 1),
+        ...[2, 3, 4].map((i) => bot('NewBot/2.0', t0 + 2 * H + i)),
+        bot('RareBot/1.0', t0 + 2 * H + 5),
+        // Recent, hour 4: a new IP with 3 requests, a new IP with 2 of 2 denied, the old IP.
+        ...[1, 2, 3].map((i) =>
+          decision({ siteId: site, timeMs: t0 + 3 * H + i, ip: '198.51.100.77', country: 'BR' }),
+        ),
+        ...[4, 5].map((i) =>
+          decision({
+            siteId: site,
+            timeMs: t0 + 3 * H + i,
+            ip: '198.51.100.88',
+            country: null,
+            conclusion: 'DENY',
+            reason: 'RATE_LIMITED',
+          }),
+        ),
+        decision({ siteId: site, timeMs: t0 + 3 * H + 6, ip: '192.0.2.1', country: 'DE' }),
+      ]),
+    );
+
+    it('buckets requests by hour and counts countries', async () => {
+      expect(await store.hourly({ siteId: site, fromMs: t0, toMs: t0 + 4 * H })).toEqual([
+        { hourMs: t0, requests: 2, denials: 0 },
+        { hourMs: t0 + H, requests: 1, denials: 0 },
+        { hourMs: t0 + 2 * H, requests: 5, denials: 0 },
+        { hourMs: t0 + 3 * H, requests: 6, denials: 2 },
+      ]);
+      const recent = { siteId: site, fromMs: c.fromMs, toMs: c.toMs };
+      expect(await store.countries(recent)).toEqual([
+        // decision() defaults to DE for the bots.
+        { country: 'DE', requests: 6 },
+        { country: 'BR', requests: 3 },
+        { country: null, requests: 2 },
+      ]);
+    });
+
+    it('finds bot signatures and IPs the previous range never saw', async () => {
+      expect(await store.newBotSignatures(c, 2, 10)).toEqual([
+        { userAgent: 'NewBot/2.0', botCategory: 'scraper', requests: 3 },
+      ]);
+      expect(await store.newIps(c, 3, 2, 10)).toEqual([
+        { ip: '198.51.100.77', requests: 3, denials: 0, country: 'BR', networkType: 'residential' },
+        { ip: '198.51.100.88', requests: 2, denials: 2, country: null, networkType: 'residential' },
+      ]);
+      // The default decision() IP sent the bots: new too, but under both thresholds here.
+      expect((await store.newIps(c, 6, 9, 10)).map((r) => r.ip)).toEqual([]);
+    });
+  });
+
   it("counts a team's usage in a range, busiest sites first", async () => {
     const team = 'team_01jusageusageusageusageusag';
     const t0 = Date.UTC(2026, 9, 1);

@@ -4,11 +4,14 @@ import { dirname } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, DuckDBValue, listValue } from '@duckdb/node-api';
 import {
   AnalyticsStore,
+  Comparison,
   DecisionFilter,
   DecisionRecord,
   DryRunImpact,
   IpActivity,
   mergeRules,
+  NewBotSignature,
+  NewIp,
   SiteRange,
   TrafficSummary,
   TrafficTotals,
@@ -370,6 +373,83 @@ export class DuckDbStore extends AnalyticsStore {
     };
   }
 
+  async hourly(range: SiteRange): Promise<{ hourMs: number; requests: number; denials: number }[]> {
+    const rows = await this.rows<{ hour: bigint; requests: bigint; denials: bigint }>(
+      `SELECT (ts_ms // 3600000) * 3600000 AS hour, count(*) AS requests,
+              count(*) FILTER (WHERE conclusion = 'DENY') AS denials
+         FROM decisions WHERE ${IN_RANGE} GROUP BY hour ORDER BY hour`,
+      rangeParams(range),
+    );
+    return rows.map((r) => ({
+      hourMs: Number(r.hour),
+      requests: Number(r.requests),
+      denials: Number(r.denials),
+    }));
+  }
+
+  async countries(range: SiteRange): Promise<{ country: string | null; requests: number }[]> {
+    const rows = await this.rows<{ country: string | null; requests: bigint }>(
+      `SELECT country, count(*) AS requests FROM decisions WHERE ${IN_RANGE}
+        GROUP BY country ORDER BY requests DESC, country NULLS LAST`,
+      rangeParams(range),
+    );
+    return rows.map((r) => ({ country: r.country || null, requests: Number(r.requests) }));
+  }
+
+  async newBotSignatures(
+    c: Comparison,
+    minRequests: number,
+    limit: number,
+  ): Promise<NewBotSignature[]> {
+    const rows = await this.rows<{ user_agent: string; bot_category: string; requests: bigint }>(
+      `SELECT user_agent, any_value(bot_category) AS bot_category, count(*) AS requests
+         FROM decisions WHERE ${IN_RANGE} AND bot_category IS NOT NULL
+          AND user_agent NOT IN (SELECT user_agent FROM decisions
+                                  WHERE site_id = $site AND ts_ms >= $prev AND ts_ms < $from
+                                    AND bot_category IS NOT NULL)
+        GROUP BY user_agent HAVING count(*) >= $min
+        ORDER BY requests DESC, user_agent LIMIT $limit`,
+      { ...comparisonParams(c), min: minRequests, limit },
+    );
+    return rows.map((r) => ({
+      userAgent: r.user_agent,
+      botCategory: r.bot_category,
+      requests: Number(r.requests),
+    }));
+  }
+
+  async newIps(
+    c: Comparison,
+    minRequests: number,
+    minDenied: number,
+    limit: number,
+  ): Promise<NewIp[]> {
+    const rows = await this.rows<{
+      ip: string;
+      requests: bigint;
+      denials: bigint;
+      country: string | null;
+      network_type: string;
+    }>(
+      `SELECT ip, count(*) AS requests, count(*) FILTER (WHERE conclusion = 'DENY') AS denials,
+              any_value(country) AS country, any_value(network_type) AS network_type
+         FROM decisions WHERE ${IN_RANGE}
+          AND ip NOT IN (SELECT ip FROM decisions
+                          WHERE site_id = $site AND ts_ms >= $prev AND ts_ms < $from)
+        GROUP BY ip
+       HAVING count(*) >= $min OR (count(*) >= $minDenied AND 2 * denials >= count(*))
+        ORDER BY requests DESC, ip LIMIT $limit`,
+      { ...comparisonParams(c), min: minRequests, minDenied, limit },
+    );
+    return rows.map((r) => ({
+      ip: r.ip,
+      requests: Number(r.requests),
+      denials: Number(r.denials),
+      country: r.country || null,
+      networkType: r.network_type,
+    }));
+  }
+
   private async rows<T>(query: string, values: Record<string, DuckDBValue>): Promise<T[]> {
     const reader = await this.reader.runAndReadAll(query, values);
     return reader.getRowObjectsJS() as unknown as T[];
@@ -393,6 +473,13 @@ const rangeParams = (r: SiteRange): Record<string, DuckDBValue> => ({
   site: r.siteId,
   from: BigInt(r.fromMs),
   to: BigInt(r.toMs),
+});
+
+const comparisonParams = (c: Comparison): Record<string, DuckDBValue> => ({
+  site: c.siteId,
+  prev: BigInt(c.previousFromMs),
+  from: BigInt(c.fromMs),
+  to: BigInt(c.toMs),
 });
 
 /** Column types for `from_json`, in table order. */
