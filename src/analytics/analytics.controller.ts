@@ -14,6 +14,7 @@ import {
   InvestigateIpQuery,
   IpInvestigation,
   QuotaStatus,
+  SecurityBriefing,
   TrafficAnalysis,
   TrafficQuery,
 } from './analytics.schemas';
@@ -28,6 +29,7 @@ class IpInvestigationDto extends createZodDto(IpInvestigation) {}
 class QuotaStatusDto extends createZodDto(QuotaStatus) {}
 class AnomaliesQueryDto extends createZodDto(AnomaliesQuery) {}
 class AnomaliesDto extends createZodDto(Anomalies) {}
+class SecurityBriefingDto extends createZodDto(SecurityBriefing) {}
 
 @ApiTags('analytics')
 @ApiBearerAuth()
@@ -81,5 +83,11 @@ export class AnalyticsController {
     @Query() query: AnomaliesQueryDto,
   ) {
     return this.analytics.anomalies(actor, parseSiteId(siteId), query.hours);
+  }
+
+  @Get('sites/:siteId/analytics/briefing')
+  @ZodResponse({ type: SecurityBriefingDto })
+  briefing(@CurrentActor() actor: Actor, @Param('siteId') siteId: string) {
+    return this.analytics.briefing(actor, parseSiteId(siteId));
   }
 }

@@ -205,6 +205,11 @@ export abstract class AnalyticsStore {
     minDenied: number,
     limit: number,
   ): Promise<NewIp[]>;
+  /** Networks (ASNs) that LIVE rules denied most in the range, ties by ASN; unknown ASN included. */
+  abstract deniedNetworks(
+    range: SiteRange,
+    limit: number,
+  ): Promise<{ asn: number | null; asOrg: string | null; networkType: string; denials: number }[]>;
   /** Cheap liveness probe. */
   abstract ping(): Promise<boolean>;
   abstract close(): Promise<void>;

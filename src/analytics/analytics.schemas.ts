@@ -298,3 +298,68 @@ export const Anomalies = z.object({
   suggestedActions: z.array(SuggestedAction),
 });
 export type Anomalies = z.infer<typeof Anomalies>;
+
+export const BriefingInput = z.strictObject({ siteId: idArgument('site') });
+
+export const SecurityBriefing = z.object({
+  siteId: z.string(),
+  generatedAt: z.string(),
+  summary: z.string().describe('A few sentences built from counts and enums only.'),
+  rules: z.object({
+    live: z.number().int(),
+    dryRun: z.number().int(),
+    byType: z.array(
+      z.object({ type: z.enum(RULE_TYPES), live: z.number().int(), dryRun: z.number().int() }),
+    ),
+  }),
+  traffic: z
+    .object({
+      requests: z.number().int(),
+      denials: z.number().int(),
+      denialRate: z.number(),
+      requestsChangePct: z.number().nullable(),
+    })
+    .describe('The last 24 hours against the 24 before.'),
+  threats: z.object({
+    attackTypes: z
+      .array(z.object({ reason: z.enum(DECISION_REASONS), count: z.number().int() }))
+      .describe('Why requests were denied in the last 24 hours.'),
+    hostileNetworks: z
+      .array(
+        z.object({
+          asn: z.number().nullable(),
+          asOrg: z.string().nullable(),
+          networkType: z.enum(NETWORK_TYPES),
+          denials: z.number().int(),
+        }),
+      )
+      .describe('Networks with the most denials in the last 24 hours, at most 5.'),
+  }),
+  anomalies: z.object({
+    summary: z.string(),
+    spikes: z.number().int(),
+    geoShifts: z.number().int(),
+    newBotSignatures: z.number().int(),
+    ipSurges: z.number().int(),
+    topSurgingIps: z.array(z.string()).describe('At most 3; investigate-ip tells more.'),
+  }),
+  dryRun: z
+    .array(
+      z.object({
+        ruleId: z.string(),
+        type: z.enum(RULE_TYPES),
+        verdict: z.enum(READINESS),
+        wouldDeny: z.number().int(),
+        estimatedFalsePositiveShare: z.number(),
+      }),
+    )
+    .describe('Readiness of each DRY_RUN rule over the last 7 days.'),
+  quota: z.object({
+    status: z.enum(QUOTA_STATUSES),
+    used: z.number().int(),
+    monthlyRequestQuota: z.number().int(),
+    projected: z.number().int(),
+  }),
+  suggestedActions: z.array(SuggestedAction),
+});
+export type SecurityBriefing = z.infer<typeof SecurityBriefing>;

@@ -8,6 +8,7 @@ import { listedBy, parseRuleId, SiteId, TeamId } from '../common/ids';
 import { NotFoundError } from '../common/errors';
 import { IntelService } from '../intel/intel.service';
 import { RuleEntity } from '../rules/rule.entity';
+import { RULE_TYPES } from '../rules/rules.schemas';
 import { PLANS } from '../teams/team.entity';
 import { AnalyticsStore, DryRunImpact, TrafficTotals } from './analytics.port';
 import {
@@ -17,6 +18,7 @@ import {
   IpInvestigation,
   MAX_RULES,
   QuotaStatus,
+  SecurityBriefing,
   READINESS,
   READINESS_REASONS,
   TOP,
@@ -257,6 +259,113 @@ export class AnalyticsService {
       geoShifts,
       newBotSignatures,
       ipSurges,
+      suggestedActions,
+    };
+  }
+
+  /**
+   * The daily check-in in one call: rules, the last day's traffic, threats, anomalies, dry-run
+   * readiness and quota, all gathered in parallel.
+   */
+  async briefing(actor: Actor, siteId: SiteId): Promise<SecurityBriefing> {
+    const { site } = await this.access.requireSite(actor, siteId, 'read');
+    const now = this.clock.now().getTime();
+    const day = { siteId, fromMs: now - DAY_MS, toMs: now };
+    const [rules, traffic, networks, anomalies, dryRun, quota] = await Promise.all([
+      this.dataSource.getRepository(RuleEntity).find({
+        where: { siteId },
+        select: { id: true, type: true, mode: true },
+      }),
+      this.traffic(actor, siteId, 1),
+      this.store.deniedNetworks(day, 5),
+      this.anomalies(actor, siteId, 24),
+      this.dryRunImpact(actor, siteId, 7),
+      this.quota(actor, site.teamId),
+    ]);
+    const live = rules.filter((r) => r.mode === 'LIVE').length;
+    const byType = RULE_TYPES.map((type) => ({
+      type,
+      live: rules.filter((r) => r.type === type && r.mode === 'LIVE').length,
+      dryRun: rules.filter((r) => r.type === type && r.mode === 'DRY_RUN').length,
+    })).filter((t) => t.live + t.dryRun > 0);
+    const ready = dryRun.rules.filter((r) => r.verdict === 'READY').length;
+    const found =
+      anomalies.spikes.length +
+      anomalies.geoShifts.length +
+      anomalies.newBotSignatures.length +
+      anomalies.ipSurges.length;
+    const summary = [
+      `${live} LIVE and ${rules.length - live} DRY_RUN rules.`,
+      traffic.summary,
+      found === 0 ? 'No anomalies in the last 24 h.' : anomalies.summary,
+      dryRun.rules.length === 0
+        ? 'No DRY_RUN rules to promote.'
+        : `${ready} of ${dryRun.rules.length} DRY_RUN rules are READY to promote.`,
+      `Quota ${quota.status}: ${quota.used} of ${quota.monthlyRequestQuota} this month.`,
+    ].join(' ');
+    const suggestedActions: SecurityBriefing['suggestedActions'] = [];
+    if (found > 0) {
+      suggestedActions.push({
+        tool: 'get-anomalies',
+        arguments: { siteId, hours: 24 },
+        reason: 'SEE_ANOMALIES',
+      });
+    }
+    if (dryRun.rules.length > 0) {
+      suggestedActions.push({
+        tool: 'get-dry-run-impact',
+        arguments: { siteId, days: 7 },
+        reason: 'SEE_DRY_RUN_IMPACT',
+      });
+    }
+    if (quota.status !== 'OK') {
+      suggestedActions.push({
+        tool: 'get-quota',
+        arguments: { teamId: site.teamId },
+        reason: 'SEE_QUOTA',
+      });
+    }
+    suggestedActions.push(...traffic.suggestedActions.slice(0, 2));
+    return {
+      siteId,
+      generatedAt: new Date(now).toISOString(),
+      summary,
+      rules: { live, dryRun: rules.length - live, byType },
+      traffic: {
+        requests: traffic.current.requests,
+        denials: traffic.current.denials,
+        denialRate: traffic.current.denialRate,
+        requestsChangePct: traffic.change.requestsPct,
+      },
+      threats: {
+        attackTypes: traffic.topDenialReasons,
+        hostileNetworks: networks.map((n) => ({
+          ...n,
+          networkType:
+            n.networkType as SecurityBriefing['threats']['hostileNetworks'][number]['networkType'],
+        })),
+      },
+      anomalies: {
+        summary: anomalies.summary,
+        spikes: anomalies.spikes.length,
+        geoShifts: anomalies.geoShifts.length,
+        newBotSignatures: anomalies.newBotSignatures.length,
+        ipSurges: anomalies.ipSurges.length,
+        topSurgingIps: anomalies.ipSurges.slice(0, 3).map((i) => i.ip),
+      },
+      dryRun: dryRun.rules.map((r) => ({
+        ruleId: r.ruleId,
+        type: r.type,
+        verdict: r.verdict,
+        wouldDeny: r.wouldDeny,
+        estimatedFalsePositiveShare: r.estimatedFalsePositiveShare,
+      })),
+      quota: {
+        status: quota.status,
+        used: quota.used,
+        monthlyRequestQuota: quota.monthlyRequestQuota,
+        projected: quota.projected,
+      },
       suggestedActions,
     };
   }

@@ -7,12 +7,14 @@ import { McpTool, McpTools, READ_ONLY } from '../mcp/mcp-tool.decorator';
 import {
   Anomalies,
   AnomaliesInput,
+  BriefingInput,
   DryRunImpactAnalysis,
   DryRunImpactInput,
   InvestigateIpInput,
   IpInvestigation,
   QuotaInput,
   QuotaStatus,
+  SecurityBriefing,
   TrafficAnalysis,
   TrafficInput,
 } from './analytics.schemas';
@@ -112,5 +114,20 @@ export class AnalyticsTools {
   })
   getAnomalies(actor: Actor, { siteId, hours }: z.output<typeof AnomaliesInput>) {
     return this.analytics.anomalies(actor, parseSiteId(siteId), hours);
+  }
+
+  @McpTool({
+    name: 'get-security-briefing',
+    title: 'Daily security briefing for a site',
+    description:
+      "The daily check-in in one call: active rules by mode and type, the last 24 hours of traffic against the 24 before, the threat landscape (why requests were denied, which networks were denied most), anomalies, the readiness of every DRY_RUN rule, and the team's quota status. Returns {siteId, generatedAt, summary, rules, traffic, threats {attackTypes, hostileNetworks}, anomalies {summary, counts, topSurgingIps}, dryRun [{ruleId, type, verdict, wouldDeny, estimatedFalsePositiveShare}], quota, suggestedActions}. Use it first when asked how a site is doing. Next: the suggestedActions (get-anomalies, get-dry-run-impact, list-decisions...).",
+    input: BriefingInput,
+    output: SecurityBriefing,
+    scope: SCOPES.read,
+    annotations: READ_ONLY,
+    render: renderWithActions,
+  })
+  getSecurityBriefing(actor: Actor, { siteId }: z.output<typeof BriefingInput>) {
+    return this.analytics.briefing(actor, parseSiteId(siteId));
   }
 }

@@ -89,6 +89,9 @@ export const SUGGESTION_REASONS = [
   'INVESTIGATE_SURGING_IP',
   'DENY_NEW_BOT_CATEGORY_IN_DRY_RUN',
   'SEE_SPIKE_TRAFFIC',
+  'SEE_ANOMALIES',
+  'SEE_DRY_RUN_IMPACT',
+  'SEE_QUOTA',
 ] as const;
 
 /** A next step for an agent: the tool to call and its arguments, with an enum saying why. */

@@ -155,6 +155,35 @@ describe('traffic analysis over REST and MCP', () => {
     expect(viaMcp.structuredContent).toMatchObject({ used: 6 });
   });
 
+  it('briefs on rules, traffic, threats, anomalies, dry runs and quota in one call', async () => {
+    const res = await request(t.url)
+      .get(`/v1/sites/${owner.siteId}/analytics/briefing`)
+      .set(as(owner.token))
+      .expect(200);
+    expect(res.body).toMatchObject({
+      siteId: owner.siteId,
+      rules: { live: 1, dryRun: 0, byType: [{ type: 'shield', live: 1, dryRun: 0 }] },
+      traffic: { requests: 6, denials: 2, requestsChangePct: null },
+      threats: {
+        attackTypes: [
+          { reason: 'SQL_INJECTION', count: 1 },
+          { reason: 'XSS', count: 1 },
+        ],
+        hostileNetworks: [{ asn: 15169, networkType: 'hosting', denials: 2 }],
+      },
+      anomalies: { spikes: 0, ipSurges: 0 },
+      dryRun: [],
+      quota: { status: 'OK', used: expect.any(Number) },
+    });
+    expect(res.body.summary).toMatch(/^1 LIVE and 0 DRY_RUN rules\. 6 requests in the last 1 day/);
+    const viaMcp = await mcp.call('get-security-briefing', { siteId: owner.siteId });
+    const serialized = JSON.stringify(viaMcp);
+    expect(serialized.length).toBeLessThan(16_000);
+    for (const leak of ['Ignore previous', 'onerror', 'javascript:']) {
+      expect(serialized).not.toContain(leak);
+    }
+  });
+
   it('refuses days outside 1 to 30 and hides other teams’ sites', async () => {
     for (const days of [0, 31, 2.5]) {
       const res = await request(t.url)

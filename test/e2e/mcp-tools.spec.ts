@@ -14,6 +14,7 @@ const ALL_TOOLS = [
   'get-dry-run-impact',
   'get-quota',
   'get-rule',
+  'get-security-briefing',
   'get-site-key',
   'investigate-ip',
   'list-audit-entries',
@@ -32,6 +33,7 @@ const READ_TOOLS = [
   'get-dry-run-impact',
   'get-quota',
   'get-rule',
+  'get-security-briefing',
   'investigate-ip',
   'list-audit-entries',
   'list-decisions',
@@ -288,6 +290,7 @@ describe('MCP access policy', () => {
     ['investigate-ip', { siteId: f.siteId, ip: '203.0.113.9' }, f.siteId],
     ['get-quota', { teamId: f.teamId }, f.teamId],
     ['get-anomalies', { siteId: f.siteId, hours: 24 }, f.siteId],
+    ['get-security-briefing', { siteId: f.siteId }, f.siteId],
     ['explain-decision', { decisionId: f.decisionId }, f.decisionId],
   ];
 

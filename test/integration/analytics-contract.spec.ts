@@ -182,6 +182,13 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
       });
     });
 
+    it('ranks the networks behind denials', async () => {
+      expect(await store.deniedNetworks(range, 5)).toEqual([
+        { asn: 16509, asOrg: 'Deutsche Telekom AG', networkType: 'hosting', denials: 2 },
+        { asn: 3320, asOrg: 'Deutsche Telekom AG', networkType: 'residential', denials: 1 },
+      ]);
+    });
+
     it('ranks paths, IPs and denial reasons by count, ties by value', async () => {
       expect(await store.trafficSummary(range, 3)).toEqual({
         requests: 7,

@@ -529,6 +529,24 @@ export class ClickHouseStore extends AnalyticsStore {
     }));
   }
 
+  async deniedNetworks(
+    range: SiteRange,
+    limit: number,
+  ): Promise<{ asn: number | null; asOrg: string | null; networkType: string; denials: number }[]> {
+    // asn 0 stands for unknown and sorts last, like NULLS LAST in the DuckDB adapter.
+    const rows = await this.select<{ asn: string; org: string; type: string; denials: string }>(
+      sql`SELECT asn, any(as_org) AS org, any(network_type) AS type, count() AS denials
+            FROM decisions WHERE ${inRange(range)} AND conclusion = 'DENY'
+           GROUP BY asn ORDER BY denials DESC, asn = 0, asn LIMIT ${integer(limit, 0)}`,
+    );
+    return rows.map((r) => ({
+      asn: Number(r.asn) === 0 ? null : Number(r.asn),
+      asOrg: r.org || null,
+      networkType: r.type,
+      denials: Number(r.denials),
+    }));
+  }
+
   /** False when the server does not answer a query on this database (down, auth, no database). */
   async ping(): Promise<boolean> {
     try {

@@ -450,6 +450,30 @@ export class DuckDbStore extends AnalyticsStore {
     }));
   }
 
+  async deniedNetworks(
+    range: SiteRange,
+    limit: number,
+  ): Promise<{ asn: number | null; asOrg: string | null; networkType: string; denials: number }[]> {
+    const rows = await this.rows<{
+      asn: bigint | null;
+      as_org: string | null;
+      network_type: string;
+      denials: bigint;
+    }>(
+      `SELECT asn, any_value(as_org) AS as_org, any_value(network_type) AS network_type,
+              count(*) AS denials
+         FROM decisions WHERE ${IN_RANGE} AND conclusion = 'DENY'
+        GROUP BY asn ORDER BY denials DESC, asn NULLS LAST LIMIT $limit`,
+      { ...rangeParams(range), limit },
+    );
+    return rows.map((r) => ({
+      asn: r.asn === null ? null : Number(r.asn),
+      asOrg: r.as_org || null,
+      networkType: r.network_type,
+      denials: Number(r.denials),
+    }));
+  }
+
   private async rows<T>(query: string, values: Record<string, DuckDBValue>): Promise<T[]> {
     const reader = await this.reader.runAndReadAll(query, values);
     return reader.getRowObjectsJS() as unknown as T[];
