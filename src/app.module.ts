@@ -17,6 +17,7 @@ import { ZodPipe } from './common/zod-pipe';
 import { AppConfig } from './config/config';
 import { AppConfigModule, AppOptions } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { DemoService } from './demo/demo.service';
 import { ManagedCounterStore } from './decisions/counters';
 import { DecideHttpHandler } from './decisions/decide.http';
 import { DecideService } from './decisions/decide.service';
@@ -96,6 +97,7 @@ export class AppModule implements NestModule {
         DecisionsTools,
         AnalyticsService,
         AnalyticsTools,
+        DemoService,
       ],
     };
   }

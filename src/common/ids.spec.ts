@@ -1,5 +1,13 @@
 import { InvalidIdError } from './errors';
-import { newId, parseRuleId, parseSiteId, parseTeamId } from './ids';
+import { TypeID } from 'typeid-js';
+import {
+  newDecisionId,
+  newId,
+  parseDecisionId,
+  parseRuleId,
+  parseSiteId,
+  parseTeamId,
+} from './ids';
 
 describe('TypeIDs', () => {
   it('round-trips ids of each kind', () => {
@@ -28,4 +36,16 @@ describe('TypeIDs', () => {
       expect((error as Error).message).toContain(`Call ${tool}`);
     },
   );
+});
+
+describe('newDecisionId', () => {
+  it('is a valid req_ TypeID whose UUIDv7 time is the given time, so ids sort by decision time', () => {
+    const t = Date.UTC(2026, 9, 1, 12, 30);
+    const ids = [t, t + 1, t + 60_000, t - 86_400_000].map((ms) => newDecisionId(ms));
+    for (const id of ids) expect(parseDecisionId(id)).toBe(id);
+    const uuid = TypeID.fromString(ids[0], 'req').toUUID().replace(/-/g, '');
+    expect(parseInt(uuid.slice(0, 12), 16)).toBe(t);
+    expect(uuid[12]).toBe('7');
+    expect([...ids].sort()).toEqual([ids[3], ids[0], ids[1], ids[2]]);
+  });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { TypeID, typeid } from 'typeid-js';
 import { z } from 'zod';
 import { InvalidIdError } from './errors';
@@ -46,6 +47,19 @@ export function listedBy(kind: IdKind): string {
 
 export function newId<K extends IdKind>(kind: K): Brand<K> {
   return typeid(KINDS[kind].prefix).toString() as Brand<K>;
+}
+
+/**
+ * A decision id whose UUIDv7 carries the decision's own time (from the Clock), not the wall
+ * clock: ids then sort exactly like decision times, also for traffic generated with a simulated
+ * clock (demo data), which keyset pagination and the stores' id-range checks rely on.
+ */
+export function newDecisionId(timeMs: number): DecisionId {
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(Math.max(0, Math.floor(timeMs)), 0, 6);
+  bytes[6] = (bytes[6] & 0x0f) | 0x70;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  return TypeID.fromUUIDBytes('req', bytes).toString() as DecisionId;
 }
 
 function parseId<K extends IdKind>(kind: K, raw: unknown, field: string): Brand<K> {

@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { typeid } from 'typeid-js';
 import { DecisionRecord } from '../analytics/analytics.port';
 import { DecisionWriter } from '../analytics/decision-writer';
 import { Clock } from '../common/clock';
+import { newDecisionId } from '../common/ids';
 import { IntelService } from '../intel/intel.service';
 import { classifyUserAgent } from '../rules/engine/bot-classifier';
 import { evaluate } from '../rules/engine/engine';
@@ -61,8 +61,9 @@ export class DecideService {
         `Rule ${rule.id} failed; it was skipped (fail open)`,
       ),
     );
-    const id = typeid('req').toString();
-    this.writer.enqueue(this.record(id, site, input, enrichment, outcome));
+    const timeMs = this.clock.now().getTime();
+    const id = newDecisionId(timeMs);
+    this.writer.enqueue(this.record(id, timeMs, site, input, enrichment, outcome));
     return {
       id,
       conclusion: outcome.conclusion,
@@ -74,6 +75,7 @@ export class DecideService {
 
   private record(
     id: string,
+    timeMs: number,
     site: SiteRef,
     input: DecideInput,
     e: Enrichment,
@@ -88,7 +90,7 @@ export class DecideService {
       id,
       siteId: site.siteId,
       teamId: site.teamId,
-      timeMs: this.clock.now().getTime(),
+      timeMs,
       ip: input.ip,
       method: input.method,
       protocol: input.protocol,

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock';
 import { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { compileRules, CompiledRule } from '../rules/engine/engine';
@@ -49,6 +50,7 @@ export class SiteDirectory {
   constructor(
     private readonly dataSource: DataSource,
     private readonly counters: CounterStore,
+    private readonly clock: Clock,
     changes: SiteChanges,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
@@ -86,7 +88,11 @@ export class SiteDirectory {
     const rows = await this.dataSource
       .getRepository(RuleEntity)
       .find({ where: { siteId: site.siteId as RuleEntity['siteId'] } });
-    const rules = compileRules(rows, { counters: this.counters });
+    // Rate limits read the same clock as decisions, so simulated (demo) traffic counts right.
+    const rules = compileRules(rows, {
+      counters: this.counters,
+      now: () => this.clock.now().getTime(),
+    });
     // Rules read after the version can only be newer than it, never older: safe to cache.
     if (generation === this.generation) {
       if (this.rules.size >= MAX_ENTRIES) this.rules.clear();
