@@ -54,7 +54,13 @@ export class AnalyticsController {
     @Param('siteId') siteId: string,
     @Query() query: DryRunImpactQueryDto,
   ) {
-    return this.analytics.dryRunImpact(actor, parseSiteId(siteId), query.days, query.ruleId);
+    return this.analytics.dryRunImpact(
+      actor,
+      parseSiteId(siteId),
+      query.days,
+      query.ruleId,
+      query.cursor,
+    );
   }
 
   @Get('sites/:siteId/analytics/ips/:ip')

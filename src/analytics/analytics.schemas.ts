@@ -10,8 +10,8 @@ import { BOT_CATEGORIES, NETWORK_TYPES, RULE_MODES, RULE_TYPES } from '../rules/
 export const MAX_TEXT = 256;
 /** Entries in each ranked list: keeps every answer well under 4,000 tokens. */
 export const TOP = 10;
-/** DRY_RUN rules reported per dry-run impact answer. */
-export const MAX_RULES = 20;
+/** DRY_RUN rules per page of a dry-run impact answer: keeps a page within the output budget. */
+export const MAX_RULES = 5;
 
 export const Days = z.coerce
   .number({ message: 'must be a whole number of days from 1 to 30' })
@@ -97,6 +97,11 @@ export const READINESS_REASONS = [
 
 export const DryRunImpactQuery = z.strictObject({
   days: Days,
+  cursor: z
+    .string()
+    .max(200)
+    .optional()
+    .describe('nextCursor from the previous page; omit for the first page.'),
   ruleId: z
     .string()
     .optional()
@@ -149,7 +154,13 @@ export const RuleImpact = z.object({
 export const DryRunImpactAnalysis = z.object({
   siteId: z.string(),
   days: z.number().int(),
-  rules: z.array(RuleImpact).describe(`The site's DRY_RUN rules, at most ${MAX_RULES}.`),
+  rules: z
+    .array(RuleImpact)
+    .describe(`The site's DRY_RUN rules, oldest first, at most ${MAX_RULES} per page.`),
+  nextCursor: z
+    .string()
+    .nullable()
+    .describe('Pass as cursor for the next rules; null when there are no more.'),
   suggestedActions: z.array(SuggestedAction),
 });
 export type DryRunImpactAnalysis = z.infer<typeof DryRunImpactAnalysis>;

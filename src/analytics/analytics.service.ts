@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, MoreThan } from 'typeorm';
+import { decodeCursor, encodeCursor } from '../common/pagination';
 import { AccessService } from '../auth/access.service';
 import { Actor } from '../auth/actor';
 import { Clock } from '../common/clock';
@@ -76,9 +77,11 @@ export class AnalyticsService {
     siteId: SiteId,
     days: number,
     ruleId?: string,
+    cursor?: string,
   ): Promise<DryRunImpactAnalysis> {
     await this.access.requireSite(actor, siteId, 'read');
     let rules: RuleEntity[];
+    let nextCursor: string | null = null;
     if (ruleId !== undefined) {
       const { rule } = await this.access.requireRule(actor, parseRuleId(ruleId), 'read');
       if (rule.siteId !== siteId) throw new NotFoundError('rule', ruleId, listedBy('rule'));
@@ -95,11 +98,19 @@ export class AnalyticsService {
       }
       rules = [rule];
     } else {
-      rules = await this.dataSource.getRepository(RuleEntity).find({
-        where: { siteId, mode: 'DRY_RUN' },
-        order: { createdAt: 'ASC', id: 'ASC' },
-        take: MAX_RULES,
+      // Keyset pages on the rule id (TypeIDs sort by creation).
+      const after = decodeCursor(cursor, 'rule');
+      const page = await this.dataSource.getRepository(RuleEntity).find({
+        where: {
+          siteId,
+          mode: 'DRY_RUN',
+          ...(after ? { id: MoreThan(after as RuleEntity['id']) } : {}),
+        },
+        order: { id: 'ASC' },
+        take: MAX_RULES + 1,
       });
+      rules = page.slice(0, MAX_RULES);
+      if (page.length > MAX_RULES) nextCursor = encodeCursor(rules[rules.length - 1].id);
     }
     const now = this.clock.now().getTime();
     const windowStart = now - days * DAY_MS;
@@ -123,7 +134,7 @@ export class AnalyticsService {
             reason: 'REVIEW_WOULD_BE_DENIALS',
           },
     );
-    return { siteId, days, rules: impacts, suggestedActions };
+    return { siteId, days, rules: impacts, nextCursor, suggestedActions };
   }
 
   /**

@@ -201,6 +201,30 @@ describe('traffic analysis over REST and MCP', () => {
     expect(viaMcp.isError).toBe(true);
   });
 
+  it('pages through many DRY_RUN rules and refuses cursors it did not issue', async () => {
+    const site = await siteFor(t, 'dave');
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const rule = await createRule(t, site.token, site.siteId, {
+        name: `Rule ${i}`,
+        type: 'email',
+        config: { deny: ['disposable'] },
+      });
+      ids.push(rule.id);
+    }
+    const url = `/v1/sites/${site.siteId}/analytics/dry-run-impact`;
+    const first = await request(t.url).get(url).set(as(site.token)).expect(200);
+    expect(first.body.rules.map((r: { ruleId: string }) => r.ruleId)).toEqual(ids.slice(0, 5));
+    const second = await request(t.url)
+      .get(`${url}?cursor=${first.body.nextCursor}`)
+      .set(as(site.token))
+      .expect(200);
+    expect(second.body.rules.map((r: { ruleId: string }) => r.ruleId)).toEqual([ids[5]]);
+    expect(second.body.nextCursor).toBeNull();
+    const bad = await request(t.url).get(`${url}?cursor=nonsense`).set(as(site.token)).expect(400);
+    expect(bad.body.detail).toContain('cursor');
+  });
+
   it('measures what promoting a DRY_RUN rule would change, with a verdict', async () => {
     const site = await siteFor(t, 'carol');
     const usa = await createRule(t, site.token, site.siteId, {
