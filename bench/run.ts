@@ -1,6 +1,7 @@
 import { cpus } from 'node:os';
 import { TestIssuer } from '../test/support/issuer';
 import { startServer, ServerChild } from './children';
+import { analyticsBench } from './analytics';
 import { decideOverHttp, ingest, micro } from './decide';
 import { LoadSettings, measure, warmUp } from './load';
 import { MCP_AUDIENCE, REST_AUDIENCE } from './protocol';
@@ -27,7 +28,10 @@ import {
  * 1,000 req/s, rule evaluation and intel lookups in process, shield recall on the committed
  * sample set, and ingest rows/s into DuckDB and ClickHouse next to clickhouse-client.
  *
- * BENCH_ONLY=mcp|decide runs one half. BENCH_SECONDS, BENCH_WARMUP_SECONDS and BENCH_SERVER_WARMUP_SECONDS change the run lengths;
+ * Then the analyst tools at BENCH_DECISIONS (default 10 million) demo decisions on DuckDB and
+ * ClickHouse, each next to the raw SQL of its main query.
+ *
+ * BENCH_ONLY=mcp|decide|analytics runs one part. BENCH_SECONDS, BENCH_WARMUP_SECONDS and BENCH_SERVER_WARMUP_SECONDS change the run lengths;
  * BENCH_DATABASE_URL runs the app and the bare server on PostgreSQL instead of embedded PGlite;
  * BENCH_CPU_PROF=<dir> profiles the server children.
  */
@@ -49,11 +53,14 @@ const log = (message: string) => console.error(`[bench] ${message}`);
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY;
-  if (only !== undefined && only !== 'mcp' && only !== 'decide') {
-    throw new Error('BENCH_ONLY: expected mcp or decide');
+  if (only !== undefined && !['mcp', 'decide', 'analytics'].includes(only)) {
+    throw new Error('BENCH_ONLY: expected mcp, decide or analytics');
   }
-  if (only !== 'decide') await mcpBench();
-  if (only !== 'mcp') await decideBench();
+  if (only === undefined || only === 'mcp') await mcpBench();
+  if (only === undefined || only === 'decide') await decideBench();
+  if (only === undefined || only === 'analytics') {
+    console.log(await analyticsBench(positive('BENCH_DECISIONS', 10_000_000)));
+  }
 }
 
 async function decideBench(): Promise<void> {
@@ -173,6 +180,15 @@ function describe(request: WireRequest, token: string): string {
     ([name, value]) => `${name}: ${value.replace(token, '<token>')}`,
   );
   return [`${request.method} ${request.path}`, ...headers, '', request.body].join('\n');
+}
+
+function positive(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new Error(`${name}: expected a whole number > 0`);
+  return value;
 }
 
 function seconds(name: string, fallback: number): number {

@@ -479,6 +479,14 @@ export class DuckDbStore extends AnalyticsStore {
     return reader.getRowObjectsJS() as unknown as T[];
   }
 
+  /**
+   * Runs a fixed SQL text on the read connection: for `npm run bench` only, which compares the
+   * analyses with hand-written queries. Never pass request data here.
+   */
+  async benchmarkQuery(text: string): Promise<unknown[]> {
+    return (await this.reader.runAndReadAll(text)).getRowObjectsJS();
+  }
+
   async ping(): Promise<boolean> {
     await this.reader.run('SELECT 1');
     return true;

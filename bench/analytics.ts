@@ -1,0 +1,205 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NestFactory } from '@nestjs/core';
+import { DataSource } from 'typeorm';
+import { AnalyticsStore } from '../src/analytics/analytics.port';
+import { AnalyticsService } from '../src/analytics/analytics.service';
+import { ClickHouseStore } from '../src/analytics/clickhouse/clickhouse.store';
+import { DuckDbStore } from '../src/analytics/duckdb/duckdb.store';
+import { AppModule } from '../src/app.module';
+import { AccessService } from '../src/auth/access.service';
+import { Actor } from '../src/auth/actor';
+import { SimulatedClock } from '../src/common/clock';
+import { parseSiteId, parseTeamId } from '../src/common/ids';
+import { loadConfig } from '../src/config/config';
+import { DemoService } from '../src/demo/demo.service';
+import { IntelService } from '../src/intel/intel.service';
+import { startClickHouse } from '../test/support/clickhouse';
+
+const log = (message: string) => console.error(`[bench] ${message}`);
+const RUNS = 7;
+const DAY = 86_400_000;
+
+interface ToolRow {
+  tool: string;
+  engine: string;
+  p50: number;
+  rawP50: number;
+  tokens: number;
+}
+
+/** Median of `runs` timed calls after one warm-up. */
+async function p50(run: () => Promise<unknown>): Promise<number> {
+  await run();
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const started = performance.now();
+    await run();
+    times.push(performance.now() - started);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(RUNS / 2)];
+}
+
+/**
+ * The analyst tools at scale: `decisions` demo decisions generated through the real decide path
+ * into DuckDB, copied to ClickHouse, then every analysis timed next to the raw SQL of its main
+ * query on the same engine, with its output size in tokens (JSON characters / 4).
+ */
+export async function analyticsBench(decisions: number): Promise<string> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bulwark-bench-analytics-'));
+  const clock = new SimulatedClock();
+  const app = await NestFactory.createApplicationContext(
+    AppModule.forRoot(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), { clock }),
+    { logger: false },
+  );
+  const ch = await startClickHouse();
+  try {
+    log(`generating ${decisions.toLocaleString('en-US')} demo decisions through the decide path`);
+    const started = performance.now();
+    let last = 0;
+    const demo = await app
+      .get(DemoService)
+      .seed({ owner: 'bench', decisions, days: 29 }, (done, total) => {
+        if (done - last >= total / 20) {
+          last = done;
+          log(`  ${Math.round((done / total) * 100)}%`);
+        }
+      });
+    const generateSeconds = (performance.now() - started) / 1000;
+    clock.set(Date.now());
+    const duck = app.get<AnalyticsStore, DuckDbStore>(AnalyticsStore);
+
+    log('copying the decisions to ClickHouse');
+    const store = await ClickHouseStore.open(`${ch.url}/${ch.database}`);
+    await store.migrate();
+    const copyStarted = performance.now();
+    const page = 50_000;
+    let copied = 0;
+    for (let before: string | undefined; ;) {
+      const rows = await duck.listDecisions({ siteId: demo.siteId, beforeId: before, limit: page });
+      if (rows.length === 0) break;
+      await store.insertDecisions(rows);
+      copied += rows.length;
+      before = rows[rows.length - 1].id;
+    }
+    const copySeconds = (performance.now() - copyStarted) / 1000;
+
+    const actor: Actor = { subject: 'bench', scopes: ['bulwark:read'], via: 'rest' };
+    const siteId = parseSiteId(demo.siteId);
+    const teamId = parseTeamId(demo.teamId);
+    const services: [string, AnalyticsService, (sql: string) => Promise<unknown[]>][] = [
+      ['DuckDB', app.get(AnalyticsService), (sql) => duck.benchmarkQuery(sql)],
+      [
+        'ClickHouse',
+        new AnalyticsService(
+          store,
+          app.get(AccessService),
+          clock,
+          app.get(DataSource),
+          app.get(IntelService),
+        ),
+        (sql) => store.benchmarkQuery(sql),
+      ],
+    ];
+    const now = clock.now().getTime();
+    const site = `'${demo.siteId}'`;
+    const team = `'${demo.teamId}'`;
+    const topIp = (await services[0][1].traffic(actor, siteId, 30)).topIps[0].ip;
+    const dryRule = (await services[0][1].dryRunImpact(actor, siteId, 30)).rules[0].ruleId;
+    const rows: ToolRow[] = [];
+    for (const [engine, service, raw] of services) {
+      const isDuck = engine === 'DuckDB';
+      const denied = isDuck
+        ? "count(*) FILTER (WHERE conclusion = 'DENY')"
+        : "countIf(conclusion = 'DENY')";
+      const range = (days: number) =>
+        `site_id = ${site} AND ts_ms >= ${now - days * DAY} AND ts_ms < ${now}`;
+      const has = isDuck
+        ? `list_contains(dry_run_denials, '${dryRule}')`
+        : `has(dry_run_denials, '${dryRule}')`;
+      const hour = isDuck ? '(ts_ms // 3600000)' : 'intDiv(ts_ms, 3600000)';
+      // The main (heaviest) query of each tool, written by hand for the engine.
+      const tools: [string, () => Promise<unknown>, string][] = [
+        [
+          'analyze-traffic',
+          () => service.traffic(actor, siteId, 30),
+          `SELECT path, count(*) AS n, ${denied} AS d FROM decisions WHERE ${range(30)} GROUP BY path ORDER BY n DESC, path LIMIT 10`,
+        ],
+        [
+          'get-anomalies',
+          () => service.anomalies(actor, siteId, 24),
+          `SELECT ${hour} AS h, count(*) AS n FROM decisions WHERE ${range(2)} GROUP BY h ORDER BY h`,
+        ],
+        [
+          'get-dry-run-impact',
+          () => service.dryRunImpact(actor, siteId, 30),
+          `SELECT count(*) AS n FROM decisions WHERE ${range(30)} AND ${has} AND conclusion = 'ALLOW'`,
+        ],
+        [
+          'investigate-ip',
+          () => service.investigateIp(actor, siteId, topIp, 30),
+          `SELECT count(*) AS n, ${denied} AS d, min(ts_ms) AS f, max(ts_ms) AS l FROM decisions WHERE ${range(30)} AND ip = '${topIp}'`,
+        ],
+        [
+          'get-quota',
+          () => service.quota(actor, teamId),
+          `SELECT site_id, count(*) AS n FROM decisions WHERE team_id = ${team} AND ts_ms >= ${Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), 1)} GROUP BY site_id`,
+        ],
+        [
+          'get-security-briefing',
+          () => service.briefing(actor, siteId),
+          `SELECT path, count(*) AS n, ${denied} AS d FROM decisions WHERE ${range(1)} GROUP BY path ORDER BY n DESC, path LIMIT 10`,
+        ],
+      ];
+      for (const [tool, call, sql] of tools) {
+        log(`${engine}: ${tool}`);
+        const output = JSON.stringify(await call());
+        rows.push({
+          tool,
+          engine,
+          p50: await p50(call),
+          rawP50: await p50(() => raw(sql)),
+          tokens: Math.ceil(output.length / 4),
+        });
+      }
+    }
+    await store.close();
+    return report(decisions, demo.decisions, generateSeconds, copied, copySeconds, rows);
+  } finally {
+    await app.close();
+    await ch.cleanup();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function report(
+  requested: number,
+  generated: number,
+  generateSeconds: number,
+  copied: number,
+  copySeconds: number,
+  rows: ToolRow[],
+): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const ms = (v: number) => v.toFixed(1);
+  return [
+    '',
+    `## Analyst tools at ${generated.toLocaleString('en-US')} demo decisions`,
+    '',
+    `Generated through the decide path in ${generateSeconds.toFixed(0)} s (${Math.round(generated / generateSeconds).toLocaleString('en-US')}/s) into DuckDB, copied to ClickHouse 18.16 in ${copySeconds.toFixed(0)} s (${copied.toLocaleString('en-US')} rows). Median of ${RUNS} runs after a warm-up; "raw" is the tool's main query written by hand and run on the same engine. Goals: tool / raw ≤ 1.5x; get-security-briefing p50 ≤ 300 ms on ClickHouse. Requested: ${requested.toLocaleString('en-US')}.`,
+    '',
+    line(['Tool', 'Engine', 'p50 ms', 'raw p50 ms', 'ratio', 'output tokens']),
+    line(['---', '---', '---:', '---:', '---:', '---:']),
+    ...rows.map((r) =>
+      line([
+        r.tool,
+        r.engine,
+        ms(r.p50),
+        ms(r.rawP50),
+        `${(r.p50 / r.rawP50).toFixed(2)}x`,
+        String(r.tokens),
+      ]),
+    ),
+  ].join('\n');
+}
