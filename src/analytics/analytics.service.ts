@@ -10,7 +10,7 @@ import { NotFoundError } from '../common/errors';
 import { IntelService } from '../intel/intel.service';
 import { RuleEntity } from '../rules/rule.entity';
 import { RULE_TYPES } from '../rules/rules.schemas';
-import { PLANS } from '../teams/team.entity';
+import { Plan, PLANS } from '../teams/team.entity';
 import { AnalyticsStore, DryRunImpact, TrafficTotals } from './analytics.port';
 import {
   Anomalies,
@@ -80,8 +80,6 @@ export class AnalyticsService {
     cursor?: string,
   ): Promise<DryRunImpactAnalysis> {
     await this.access.requireSite(actor, siteId, 'read');
-    let rules: RuleEntity[];
-    let nextCursor: string | null = null;
     if (ruleId !== undefined) {
       const { rule } = await this.access.requireRule(actor, parseRuleId(ruleId), 'read');
       if (rule.siteId !== siteId) throw new NotFoundError('rule', ruleId, listedBy('rule'));
@@ -96,22 +94,39 @@ export class AnalyticsService {
           'Call get-dry-run-impact for a DRY_RUN rule, or analyze-traffic and list-decisions (ruleId) to see what a LIVE rule denies.',
         );
       }
-      rules = [rule];
-    } else {
-      // Keyset pages on the rule id (TypeIDs sort by creation).
-      const after = decodeCursor(cursor, 'rule');
-      const page = await this.dataSource.getRepository(RuleEntity).find({
-        where: {
-          siteId,
-          mode: 'DRY_RUN',
-          ...(after ? { id: MoreThan(after as RuleEntity['id']) } : {}),
-        },
-        order: { id: 'ASC' },
-        take: MAX_RULES + 1,
-      });
-      rules = page.slice(0, MAX_RULES);
-      if (page.length > MAX_RULES) nextCursor = encodeCursor(rules[rules.length - 1].id);
+      return this.impactOf(siteId, days, [rule], null);
     }
+    return this.impactPage(siteId, days, cursor);
+  }
+
+  /** One page of the site's DRY_RUN rules, oldest first, with their impact. */
+  private async impactPage(
+    siteId: SiteId,
+    days: number,
+    cursor?: string,
+  ): Promise<DryRunImpactAnalysis> {
+    // Keyset pages on the rule id (TypeIDs sort by creation).
+    const after = decodeCursor(cursor, 'rule');
+    const page = await this.dataSource.getRepository(RuleEntity).find({
+      where: {
+        siteId,
+        mode: 'DRY_RUN',
+        ...(after ? { id: MoreThan(after as RuleEntity['id']) } : {}),
+      },
+      order: { id: 'ASC' },
+      take: MAX_RULES + 1,
+    });
+    const rules = page.slice(0, MAX_RULES);
+    const next = page.length > MAX_RULES ? encodeCursor(rules[rules.length - 1].id) : null;
+    return this.impactOf(siteId, days, rules, next);
+  }
+
+  private async impactOf(
+    siteId: SiteId,
+    days: number,
+    rules: RuleEntity[],
+    nextCursor: string | null,
+  ): Promise<DryRunImpactAnalysis> {
     const now = this.clock.now().getTime();
     const windowStart = now - days * DAY_MS;
     const impacts = await Promise.all(
@@ -143,6 +158,10 @@ export class AnalyticsService {
    */
   async anomalies(actor: Actor, siteId: SiteId, hours: number): Promise<Anomalies> {
     await this.access.requireSite(actor, siteId, 'read');
+    return this.anomaliesOf(siteId, hours);
+  }
+
+  private async anomaliesOf(siteId: SiteId, hours: number): Promise<Anomalies> {
     const t = ANOMALY_THRESHOLDS;
     const to = this.clock.now().getTime();
     const from = to - hours * HOUR_MS;
@@ -279,7 +298,8 @@ export class AnalyticsService {
    * readiness and quota, all gathered in parallel.
    */
   async briefing(actor: Actor, siteId: SiteId): Promise<SecurityBriefing> {
-    const { site } = await this.access.requireSite(actor, siteId, 'read');
+    // One access check for the whole briefing; its parts are computed without repeating it.
+    const { site, team } = await this.access.requireSite(actor, siteId, 'read');
     const now = this.clock.now().getTime();
     const day = { siteId, fromMs: now - DAY_MS, toMs: now };
     const [rules, traffic, networks, anomalies, dryRun, quota] = await Promise.all([
@@ -287,11 +307,11 @@ export class AnalyticsService {
         where: { siteId },
         select: { id: true, type: true, mode: true },
       }),
-      this.traffic(actor, siteId, 1),
+      this.trafficOf(siteId, 1),
       this.store.deniedNetworks(day, 5),
-      this.anomalies(actor, siteId, 24),
-      this.dryRunImpact(actor, siteId, 7),
-      this.quota(actor, site.teamId),
+      this.anomaliesOf(siteId, 24),
+      this.impactPage(siteId, 7),
+      this.quotaOf(site.teamId, team.plan),
     ]);
     const live = rules.filter((r) => r.mode === 'LIVE').length;
     const byType = RULE_TYPES.map((type) => ({
@@ -384,11 +404,15 @@ export class AnalyticsService {
   /** The team's decisions this calendar month (UTC) against its plan's quota. */
   async quota(actor: Actor, teamId: TeamId): Promise<QuotaStatus> {
     const { team } = await this.access.requireTeam(actor, teamId, 'read');
+    return this.quotaOf(teamId, team.plan);
+  }
+
+  private async quotaOf(teamId: TeamId, plan: Plan): Promise<QuotaStatus> {
     const now = this.clock.now();
     const start = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
     const end = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
     const usage = await this.store.teamUsage(teamId, start, now.getTime() + 1, TOP);
-    const quota = PLANS[team.plan].monthlyRequestQuota;
+    const quota = PLANS[plan].monthlyRequestQuota;
     const elapsed = Math.max(now.getTime() - start, 1) / (end - start);
     const projected = Math.round(usage.requests / elapsed);
     const usedShare = usage.requests / quota;
@@ -398,7 +422,7 @@ export class AnalyticsService {
     const busiest = usage.bySite[0];
     return {
       teamId,
-      plan: team.plan,
+      plan,
       month,
       monthlyRequestQuota: quota,
       used: usage.requests,
@@ -502,6 +526,10 @@ export class AnalyticsService {
   /** Traffic over the last `days` days against the `days` before them. */
   async traffic(actor: Actor, siteId: SiteId, days: number): Promise<TrafficAnalysis> {
     await this.access.requireSite(actor, siteId, 'read');
+    return this.trafficOf(siteId, days);
+  }
+
+  private async trafficOf(siteId: SiteId, days: number): Promise<TrafficAnalysis> {
     const to = this.clock.now().getTime();
     const from = to - days * DAY_MS;
     const before = from - days * DAY_MS;

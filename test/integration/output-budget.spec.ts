@@ -37,7 +37,10 @@ describe('output budget', () => {
     const access = strictFake<AccessService>(
       {
         requireSite: (() =>
-          Promise.resolve({ site: { teamId } })) as unknown as AccessService['requireSite'],
+          Promise.resolve({
+            site: { teamId },
+            team: { plan: 'free' },
+          })) as unknown as AccessService['requireSite'],
         requireTeam: (() =>
           Promise.resolve({ team: { plan: 'free' } })) as unknown as AccessService['requireTeam'],
       },
