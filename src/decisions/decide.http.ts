@@ -186,6 +186,8 @@ function readJson(req: IncomingMessage): Promise<unknown> {
       }
     });
     req.on('error', () => resolve(MALFORMED));
+    // A client that goes away mid-body never sends 'end'; settle so nothing waits forever.
+    req.on('close', () => resolve(MALFORMED));
   });
 }
 
