@@ -1,3 +1,4 @@
+import type { ShieldSampleStats } from '../src/rules/engine/shield.bench';
 import type { Measurement } from './load';
 
 export interface Row {
@@ -71,16 +72,7 @@ export function decideReport(
     enrichUs: number;
     intelNs: number;
     intelLoadMs: number;
-    shield: {
-      attacks: number;
-      detected: number;
-      recall: number;
-      benign: number;
-      falsePositives: number;
-      fpRate: number;
-      perClass: Record<string, { total: number; detected: number }>;
-      usPerEvaluation: number;
-    };
+    shield: ShieldSampleStats;
   },
   ingest: { name: string; rows: number; rowsPerSec: number }[],
   load: { connections: number; warmupSeconds: number; seconds: number },

@@ -1,4 +1,10 @@
-import type { DecisionRecord } from './analytics.port';
+import type {
+  DecisionRecord,
+  DryRunImpact,
+  NewIp,
+  TrafficSummary,
+  TrafficTotals,
+} from './analytics.port';
 
 /** A decisions row as both stores return it (snake_case columns, JSON text for nested data). */
 export interface StoredRow {
@@ -57,3 +63,103 @@ export function fromRow(r: StoredRow): DecisionRecord {
 }
 
 const nullable = (v: string | null): string | null => (v === null || v === '' ? null : v);
+
+/**
+ * Analysis rows as both stores return them: counts as numbers, bigints or numeric strings;
+ * unknowns as null (DuckDB) or '' and 0 (ClickHouse). One mapping, so the adapters differ only
+ * in their SQL.
+ */
+type Count = number | bigint | string;
+const nullableAsn = (v: Count | null): number | null =>
+  v === null || v === '' || Number(v) === 0 ? null : Number(v);
+
+export interface PathCountRow {
+  path: string;
+  count: Count;
+}
+export interface IpCountRow {
+  ip: string;
+  count: Count;
+  country: string | null;
+  network_type: string;
+}
+
+export const toPathCounts = (rows: readonly PathCountRow[]) =>
+  rows.map((r) => ({ path: r.path, count: Number(r.count) }));
+
+export const toIpCounts = (rows: readonly IpCountRow[]) =>
+  rows.map((r) => ({
+    ip: r.ip,
+    count: Number(r.count),
+    country: r.country || null,
+    networkType: r.network_type,
+  }));
+
+export function toTrafficSummary(
+  totals: TrafficTotals,
+  paths: readonly { path: string; requests: Count; denials: Count }[],
+  ips: readonly {
+    ip: string;
+    requests: Count;
+    denials: Count;
+    country: string | null;
+    asn: Count | null;
+    network_type: string;
+  }[],
+  reasons: readonly { reason: string; count: Count }[],
+): TrafficSummary {
+  return {
+    ...totals,
+    topPaths: paths.map((r) => ({
+      path: r.path,
+      requests: Number(r.requests),
+      denials: Number(r.denials),
+    })),
+    topIps: ips.map((r) => ({
+      ip: r.ip,
+      requests: Number(r.requests),
+      denials: Number(r.denials),
+      country: r.country || null,
+      asn: nullableAsn(r.asn),
+      networkType: r.network_type,
+    })),
+    topDenialReasons: reasons.map((r) => ({ reason: r.reason, count: Number(r.count) })),
+  };
+}
+
+export function toDryRunImpact(
+  counts: Partial<Record<'evaluated' | 'would_deny' | 'also_denied' | 'likely_legit', Count>> = {},
+  ips: readonly IpCountRow[],
+  paths: readonly PathCountRow[],
+): DryRunImpact {
+  return {
+    evaluated: Number(counts.evaluated ?? 0),
+    wouldDeny: Number(counts.would_deny ?? 0),
+    alsoDeniedLive: Number(counts.also_denied ?? 0),
+    likelyLegitimate: Number(counts.likely_legit ?? 0),
+    topIps: toIpCounts(ips),
+    topPaths: toPathCounts(paths),
+  };
+}
+
+export function toTeamUsage(rows: readonly { site_id: string; requests: Count }[], limit: number) {
+  const bySite = rows.map((r) => ({ siteId: r.site_id, requests: Number(r.requests) }));
+  return { requests: bySite.reduce((n, s) => n + s.requests, 0), bySite: bySite.slice(0, limit) };
+}
+
+export const toNewIps = (
+  rows: readonly {
+    ip: string;
+    requests: Count;
+    denials: Count;
+    country: string | null;
+    network_type: string;
+  }[],
+): NewIp[] =>
+  rows.map((r) => ({
+    ip: r.ip,
+    requests: Number(r.requests),
+    denials: Number(r.denials),
+    country: r.country || null,
+    networkType: r.network_type,
+  }));

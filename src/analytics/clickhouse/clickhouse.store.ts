@@ -14,7 +14,15 @@ import {
   TrafficSummary,
   TrafficTotals,
 } from '../analytics.port';
-import { fromRow, StoredRow } from '../rows';
+import {
+  fromRow,
+  StoredRow,
+  toDryRunImpact,
+  toNewIps,
+  toPathCounts,
+  toTeamUsage,
+  toTrafficSummary,
+} from '../rows';
 import { COLUMNS, toClickHouseRow } from './row';
 import { identifier, integer, isIdentifier, joinSql, quoteString, Sql, sql, tuple } from './sql';
 
@@ -320,23 +328,7 @@ export class ClickHouseStore extends AnalyticsStore {
              GROUP BY reason ORDER BY count DESC, reason LIMIT ${top}`,
       ),
     ]);
-    return {
-      ...totals,
-      topPaths: paths.map((r) => ({
-        path: r.path,
-        requests: Number(r.requests),
-        denials: Number(r.denials),
-      })),
-      topIps: ips.map((r) => ({
-        ip: r.ip,
-        requests: Number(r.requests),
-        denials: Number(r.denials),
-        country: r.country || null,
-        asn: Number(r.asn) === 0 ? null : Number(r.asn),
-        networkType: r.network_type,
-      })),
-      topDenialReasons: reasons.map((r) => ({ reason: r.reason, count: Number(r.count) })),
-    };
+    return toTrafficSummary(totals, paths, ips, reasons);
   }
 
   async dryRunImpact(range: SiteRange, ruleId: string, limit: number): Promise<DryRunImpact> {
@@ -364,20 +356,7 @@ export class ClickHouseStore extends AnalyticsStore {
              GROUP BY path ORDER BY count DESC, path LIMIT ${top}`,
       ),
     ]);
-    const c = counts[0];
-    return {
-      evaluated: Number(c?.evaluated ?? 0),
-      wouldDeny: Number(c?.would_deny ?? 0),
-      alsoDeniedLive: Number(c?.also_denied ?? 0),
-      likelyLegitimate: Number(c?.likely_legit ?? 0),
-      topIps: ips.map((r) => ({
-        ip: r.ip,
-        count: Number(r.count),
-        country: r.country || null,
-        networkType: r.network_type,
-      })),
-      topPaths: paths.map((r) => ({ path: r.path, count: Number(r.count) })),
-    };
+    return toDryRunImpact(counts[0], ips, paths);
   }
 
   async ipActivity(range: SiteRange, ip: string, limit: number): Promise<IpActivity> {
@@ -409,7 +388,7 @@ export class ClickHouseStore extends AnalyticsStore {
       denials: Number(t?.denials ?? 0),
       firstSeenMs: seen ? Number(t?.first) : null,
       lastSeenMs: seen ? Number(t?.last) : null,
-      topPaths: paths.map((r) => ({ path: r.path, count: Number(r.count) })),
+      topPaths: toPathCounts(paths),
       rulesTriggered: mergeRules(live, dry, limit),
     };
   }
@@ -444,11 +423,7 @@ export class ClickHouseStore extends AnalyticsStore {
            WHERE team_id = ${teamId} AND ts_ms >= ${integer(fromMs)} AND ts_ms < ${integer(toMs)}
            GROUP BY site_id ORDER BY requests DESC, site_id`,
     );
-    const bySite = rows.map((r) => ({ siteId: r.site_id, requests: Number(r.requests) }));
-    return {
-      requests: bySite.reduce((n, s) => n + s.requests, 0),
-      bySite: bySite.slice(0, limit),
-    };
+    return toTeamUsage(rows, limit);
   }
 
   async hourly(range: SiteRange): Promise<{ hourMs: number; requests: number; denials: number }[]> {
@@ -520,13 +495,7 @@ export class ClickHouseStore extends AnalyticsStore {
               OR (count() >= ${integer(minDenied, 0)} AND 2 * countIf(conclusion = 'DENY') >= count())
            ORDER BY requests DESC, ip LIMIT ${integer(limit, 0)}`,
     );
-    return rows.map((r) => ({
-      ip: r.ip,
-      requests: Number(r.requests),
-      denials: Number(r.denials),
-      country: r.country || null,
-      networkType: r.network_type,
-    }));
+    return toNewIps(rows);
   }
 
   async deniedNetworks(

@@ -16,7 +16,15 @@ import {
   TrafficSummary,
   TrafficTotals,
 } from '../analytics.port';
-import { fromRow, StoredRow } from '../rows';
+import {
+  fromRow,
+  StoredRow,
+  toDryRunImpact,
+  toNewIps,
+  toPathCounts,
+  toTeamUsage,
+  toTrafficSummary,
+} from '../rows';
 
 /** Migrations in order; the index + 1 is the version recorded in `bulwark_schema`. */
 const MIGRATIONS = [
@@ -232,23 +240,7 @@ export class DuckDbStore extends AnalyticsStore {
         params,
       ),
     ]);
-    return {
-      ...totals,
-      topPaths: paths.map((r) => ({
-        path: r.path,
-        requests: Number(r.requests),
-        denials: Number(r.denials),
-      })),
-      topIps: ips.map((r) => ({
-        ip: r.ip,
-        requests: Number(r.requests),
-        denials: Number(r.denials),
-        country: r.country || null,
-        asn: r.asn === null ? null : Number(r.asn),
-        networkType: r.network_type,
-      })),
-      topDenialReasons: reasons.map((r) => ({ reason: r.reason, count: Number(r.count) })),
-    };
+    return toTrafficSummary(totals, paths, ips, reasons);
   }
 
   async dryRunImpact(range: SiteRange, ruleId: string, limit: number): Promise<DryRunImpact> {
@@ -280,20 +272,7 @@ export class DuckDbStore extends AnalyticsStore {
         params,
       ),
     ]);
-    const c = counts[0];
-    return {
-      evaluated: Number(c?.evaluated ?? 0),
-      wouldDeny: Number(c?.would_deny ?? 0),
-      alsoDeniedLive: Number(c?.also_denied ?? 0),
-      likelyLegitimate: Number(c?.likely_legit ?? 0),
-      topIps: ips.map((r) => ({
-        ip: r.ip,
-        count: Number(r.count),
-        country: r.country || null,
-        networkType: r.network_type,
-      })),
-      topPaths: paths.map((r) => ({ path: r.path, count: Number(r.count) })),
-    };
+    return toDryRunImpact(counts[0], ips, paths);
   }
 
   async ipActivity(range: SiteRange, ip: string, limit: number): Promise<IpActivity> {
@@ -330,7 +309,7 @@ export class DuckDbStore extends AnalyticsStore {
       denials: Number(t?.denials ?? 0),
       firstSeenMs: t?.first == null ? null : Number(t.first),
       lastSeenMs: t?.last == null ? null : Number(t.last),
-      topPaths: paths.map((r) => ({ path: r.path, count: Number(r.count) })),
+      topPaths: toPathCounts(paths),
       rulesTriggered: mergeRules(live, dry, limit),
     };
   }
@@ -366,11 +345,7 @@ export class DuckDbStore extends AnalyticsStore {
         GROUP BY site_id ORDER BY requests DESC, site_id`,
       { team: teamId, from: BigInt(fromMs), to: BigInt(toMs) },
     );
-    const bySite = rows.map((r) => ({ siteId: r.site_id, requests: Number(r.requests) }));
-    return {
-      requests: bySite.reduce((n, s) => n + s.requests, 0),
-      bySite: bySite.slice(0, limit),
-    };
+    return toTeamUsage(rows, limit);
   }
 
   async hourly(range: SiteRange): Promise<{ hourMs: number; requests: number; denials: number }[]> {
@@ -441,13 +416,7 @@ export class DuckDbStore extends AnalyticsStore {
         ORDER BY requests DESC, ip LIMIT $limit`,
       { ...comparisonParams(c), min: minRequests, minDenied, limit },
     );
-    return rows.map((r) => ({
-      ip: r.ip,
-      requests: Number(r.requests),
-      denials: Number(r.denials),
-      country: r.country || null,
-      networkType: r.network_type,
-    }));
+    return toNewIps(rows);
   }
 
   async deniedNetworks(
