@@ -8,8 +8,8 @@ const base = {
       { jsc: { parser: { syntax: 'ecmascript' } }, module: { type: 'commonjs' } },
     ],
   },
-  // jose is published as ES modules only; compile it like our own code.
-  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  // jose and oidc-provider are published as ES modules only; compile them like our own code.
+  transformIgnorePatterns: ['/node_modules/(?!(jose|oidc-provider)/)'],
   testEnvironment: 'node',
 };
 module.exports = {

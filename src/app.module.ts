@@ -1,4 +1,10 @@
-import { DynamicModule, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import {
+  DynamicModule,
+  MiddlewareConsumer,
+  Module,
+  NestModule,
+  RequestMethod,
+} from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
@@ -29,6 +35,15 @@ import { SiteDirectory } from './decisions/site-directory';
 import { defaultIntelPaths, IntelService } from './intel/intel.service';
 import { CounterStore } from './rules/engine/rate-limit';
 import { McpModule } from './mcp/mcp.module';
+import { OAuthAbuseLimits } from './oauth/abuse-limits';
+import { AuthorizationServer } from './oauth/authorization-server';
+import { AuthorizationServerController } from './oauth/authorization-server.controller';
+import { DiscoveryController } from './oauth/discovery.controller';
+import { InteractionController } from './oauth/interaction.controller';
+import { OAuthProxyController } from './oauth/oauth-proxy.controller';
+import { OAuthReadyMiddleware } from './oauth/oauth-ready.middleware';
+import { OAuthUpstream } from './oauth/upstream';
+import { UsersService } from './users/users.service';
 import { HealthController } from './platform/health.controller';
 import { loggerParams } from './platform/logging';
 import { MetricsController, MetricsMiddleware, MetricsModule } from './platform/metrics';
@@ -67,6 +82,10 @@ export class AppModule implements NestModule {
         AuditController,
         DecisionsController,
         AnalyticsController,
+        DiscoveryController,
+        OAuthProxyController,
+        // The built-in authorization server; the pages first, they sit under its path prefix.
+        ...(config.oauth.external ? [] : [InteractionController, AuthorizationServerController]),
       ],
       providers: [
         { provide: Clock, useValue: options.clock ?? new SystemClock() },
@@ -98,11 +117,16 @@ export class AppModule implements NestModule {
         AnalyticsService,
         AnalyticsTools,
         DemoService,
+        UsersService,
+        OAuthUpstream,
+        OAuthAbuseLimits,
+        ...(config.oauth.external ? [] : [AuthorizationServer]),
       ],
     };
   }
 
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(MetricsMiddleware).forRoutes('*path');
+    consumer.apply(OAuthReadyMiddleware).forRoutes({ path: 'mcp', method: RequestMethod.ALL });
   }
 }

@@ -1,13 +1,14 @@
 import 'reflect-metadata';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import express, { RequestHandler } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
 import { AppModule } from './app.module';
 import { AppOptions } from './config/config.module';
-import { AppConfig } from './config/config';
+import { AppConfig, BUILT_IN_ISSUER_PATH } from './config/config';
 import { DecideHttpHandler, documentDecide } from './decisions/decide.http';
 import { BODY_LIMIT } from './platform/limits';
 
@@ -21,8 +22,9 @@ export async function createApp(
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
-  app.useBodyParser('json', { limit: BODY_LIMIT });
+  app.use(bodyParsers());
   app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
   app.enableShutdownHooks();
   app.get(DecideHttpHandler).install(app.getHttpServer());
 
@@ -45,6 +47,29 @@ export async function createApp(
     );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
+}
+
+/**
+ * JSON bodies for the API; form bodies for the sign-in pages. The OAuth endpoints read their own
+ * bodies: the built-in authorization server parses them itself and the proxy forwards them as
+ * they came.
+ */
+function bodyParsers(): RequestHandler {
+  const json = express.json({ limit: BODY_LIMIT });
+  const form = express.urlencoded({ limit: '16kb', extended: false });
+  const interactions = `${BUILT_IN_ISSUER_PATH}/interaction/`;
+  return (req, res, next) => {
+    const path = req.path;
+    if (path.startsWith(interactions)) return form(req, res, next);
+    if (
+      path.startsWith(`${BUILT_IN_ISSUER_PATH}/`) ||
+      path === '/mcp/register' ||
+      path === '/mcp/token'
+    ) {
+      return next();
+    }
+    return json(req, res, next);
+  };
 }
 
 /** Builds the application and listens on the configured host and port. */

@@ -2,6 +2,7 @@ import { Clock } from '../common/clock';
 import { UnauthenticatedError } from '../common/errors';
 import { loadConfig } from '../config/config';
 import { TestIssuer } from '../../test/support/issuer';
+import { OAuthUpstream } from '../oauth/upstream';
 import { TokenVerifier } from './token-verifier';
 
 class FakeClock extends Clock {
@@ -26,8 +27,14 @@ describe(TokenVerifier.name, () => {
   beforeEach(() => {
     clock = new FakeClock(new Date());
     verifier = new TokenVerifier(
-      loadConfig({ BASE_URL: 'http://bulwark.test', OAUTH_ISSUER: issuer.url }),
+      loadConfig({
+        BASE_URL: 'http://bulwark.test',
+        OAUTH_ISSUER: issuer.url,
+        OAUTH_JWKS_URL: `${issuer.url}/jwks`,
+      }),
       clock,
+      // With OAUTH_JWKS_URL set the verifier never asks the upstream for metadata.
+      {} as OAuthUpstream,
     );
   });
 

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { createRemoteJWKSet, errors, jwtVerify, JWTPayload, JWTVerifyGetKey } from 'jose';
 import { Clock } from '../common/clock';
 import { UnauthenticatedError, UnavailableError } from '../common/errors';
 import { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { OAuthUpstream } from '../oauth/upstream';
 import { Actor } from './actor';
 
 /**
@@ -33,7 +34,6 @@ const VERIFIED_CACHE_SIZE = 10_000;
  */
 @Injectable()
 export class TokenVerifier {
-  private readonly logger = new Logger(TokenVerifier.name);
   private keys?: Promise<JWTVerifyGetKey>;
   /**
    * Verified tokens, keyed by a SHA-256 of the token (the token itself is never kept), until
@@ -45,6 +45,7 @@ export class TokenVerifier {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clock: Clock,
+    private readonly upstream: OAuthUpstream,
   ) {}
 
   async verify(token: string, via: Actor['via']): Promise<Actor> {
@@ -77,7 +78,7 @@ export class TokenVerifier {
     return actor;
   }
 
-  /** The issuer's JWKS, located once (explicit URL or RFC 8414 / OIDC discovery) and cached. */
+  /** The issuer's JWKS, located once (OAUTH_JWKS_URL or the upstream's metadata) and cached. */
   private jwks(): Promise<JWTVerifyGetKey> {
     this.keys ??= this.locateJwks().then(
       (url) =>
@@ -92,25 +93,9 @@ export class TokenVerifier {
 
   private async locateJwks(): Promise<string> {
     if (this.config.oauth.jwksUrl) return this.config.oauth.jwksUrl;
-    const issuer = new URL(this.config.oauth.issuer);
-    const path = issuer.pathname === '/' ? '' : issuer.pathname;
-    const candidates = [
-      `${issuer.origin}/.well-known/oauth-authorization-server${path}`,
-      `${issuer.origin}${path}/.well-known/openid-configuration`,
-    ];
-    for (const candidate of candidates) {
-      try {
-        const res = await fetch(candidate, { signal: AbortSignal.timeout(5_000) });
-        if (!res.ok) continue;
-        const meta = (await res.json()) as { jwks_uri?: unknown };
-        if (typeof meta.jwks_uri === 'string') return meta.jwks_uri;
-      } catch (error) {
-        this.logger.warn(`OAuth metadata at ${candidate} unreachable: ${String(error)}`);
-      }
-    }
-    throw new UnavailableError(
-      `The OAuth issuer ${this.config.oauth.issuer} publishes no reachable metadata with a jwks_uri, so tokens cannot be verified right now. Retry shortly; operators: check OAUTH_ISSUER or set OAUTH_JWKS_URL.`,
-    );
+    const metadata = this.upstream.current();
+    if (!metadata) throw new UnavailableError(this.upstream.unavailableReason());
+    return this.upstream.reachable(metadata.jwks_uri);
   }
 }
 

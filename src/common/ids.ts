@@ -25,6 +25,10 @@ const KINDS = {
     prefix: 'req',
     listedBy: 'Call list-decisions (GET /v1/sites/{siteId}/decisions) to get valid decision IDs.',
   },
+  user: {
+    prefix: 'user',
+    listedBy: 'Run `bulwark users list` to see the local users.',
+  },
   audit: {
     prefix: 'audit',
     listedBy:
@@ -39,6 +43,7 @@ export type SiteId = Brand<'site'>;
 export type RuleId = Brand<'rule'>;
 export type MemberId = Brand<'member'>;
 export type AuditId = Brand<'audit'>;
+export type UserId = Brand<'user'>;
 export type DecisionId = Brand<'decision'>;
 
 export function listedBy(kind: IdKind): string {

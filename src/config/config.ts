@@ -81,6 +81,34 @@ const EnvSchema = z.object({
         'expected one or more audiences separated by commas, such as https://bulwark.example.com/mcp',
       ),
   ),
+  OAUTH_EXTRA_RESOURCES: optional(
+    z
+      .string()
+      .trim()
+      .refine(
+        (v) =>
+          v.split(',').every((r) => {
+            try {
+              return ['http:', 'https:'].includes(new URL(r.trim()).protocol);
+            } catch {
+              return false;
+            }
+          }),
+        {
+          message:
+            'expected resource URLs separated by commas, such as https://bulwark-eu.example.com/mcp',
+        },
+      ),
+  ),
+  TRUST_PROXY: optional(
+    z
+      .string()
+      .trim()
+      .regex(
+        /^(true|false|loopback|linklocal|uniquelocal|\d+|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/,
+        'expected true, false, a hop count such as 1, loopback, or proxy addresses/CIDRs separated by commas',
+      ),
+  ),
   ALLOWED_HOSTS: optional(
     z
       .string()
@@ -129,10 +157,20 @@ export interface AppConfig {
   intelFiles: Partial<Record<IntelFile, string>>;
   /** Base64 key that encrypts site keys at rest; generated into DATA_DIR in embedded mode. */
   encryptionKey?: string;
+  /**
+   * Which proxies to believe for the client address and protocol (express's `trust proxy`):
+   * per-IP rate limits and cookie security depend on it. Off unless TRUST_PROXY is set.
+   */
+  trustProxy: boolean | number | string;
   oauth: {
-    /** Issuer whose access tokens are accepted; the built-in server (BASE_URL) when unset. */
+    /**
+     * Issuer whose access tokens are accepted: OAUTH_ISSUER, or the built-in authorization
+     * server at `<BASE_URL>/oauth`.
+     */
     issuer: string;
     external: boolean;
+    /** Resources the built-in server mints tokens for: its own, plus OAUTH_EXTRA_RESOURCES. */
+    resources: string[];
     jwksUrl?: string;
     /** Audiences a token must carry one of: this server's resource identifiers. */
     audiences: string[];
@@ -189,9 +227,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         .filter(([, path]) => path !== undefined),
     ) as AppConfig['intelFiles'],
     encryptionKey: e.ENCRYPTION_KEY,
+    trustProxy: trustProxy(e.TRUST_PROXY),
     oauth: {
-      issuer: (e.OAUTH_ISSUER ?? baseUrl).replace(/\/+$/, ''),
+      issuer: (e.OAUTH_ISSUER ?? `${baseUrl}${BUILT_IN_ISSUER_PATH}`).replace(/\/+$/, ''),
       external: e.OAUTH_ISSUER !== undefined,
+      resources: [
+        `${baseUrl}/mcp`,
+        `${baseUrl}/v1`,
+        ...(e.OAUTH_EXTRA_RESOURCES?.split(',').map((r) => r.trim()) ?? []),
+      ],
       jwksUrl: e.OAUTH_JWKS_URL,
       audiences: e.OAUTH_AUDIENCE
         ? e.OAUTH_AUDIENCE.split(',')
@@ -200,6 +244,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         : [`${baseUrl}/mcp`, `${baseUrl}/v1`],
     },
   };
+}
+
+/** Where the built-in authorization server is mounted; its issuer is BASE_URL plus this. */
+export const BUILT_IN_ISSUER_PATH = '/oauth';
+
+function trustProxy(value: string | undefined): AppConfig['trustProxy'] {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
 }
 
 const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];

@@ -7,9 +7,22 @@ import { TeamEntity } from '../teams/team.entity';
 import { EmbeddedPostgres } from './embedded-postgres';
 import { InitialSchema1764028800000 } from './migrations/1764028800000-initial-schema';
 import { SiteRulesVersion1764633600000 } from './migrations/1764633600000-site-rules-version';
+import { UsersAndOAuth1764720000000 } from './migrations/1764720000000-users-and-oauth';
+import { UserEntity } from '../users/user.entity';
 
-export const ENTITIES = [TeamEntity, MembershipEntity, SiteEntity, RuleEntity, AuditEntryEntity];
-export const MIGRATIONS = [InitialSchema1764028800000, SiteRulesVersion1764633600000];
+export const ENTITIES = [
+  TeamEntity,
+  MembershipEntity,
+  SiteEntity,
+  RuleEntity,
+  AuditEntryEntity,
+  UserEntity,
+];
+export const MIGRATIONS = [
+  InitialSchema1764028800000,
+  SiteRulesVersion1764633600000,
+  UsersAndOAuth1764720000000,
+];
 
 /** Arbitrary constant: instances starting together run migrations one at a time. */
 const MIGRATION_LOCK = 4_242_001;

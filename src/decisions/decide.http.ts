@@ -8,7 +8,7 @@ import { openApiSchema } from '../common/zod-pipe';
 import { requestId } from '../platform/logging';
 import { Metrics } from '../platform/metrics';
 import { domainProblem, Problem, problem } from '../platform/problem.filter';
-import { BODY_LIMIT_BYTES } from '../platform/limits';
+import { BODY_LIMIT_BYTES, readBody } from '../platform/limits';
 import { SITE_KEY_PREFIX } from '../sites/site-keys';
 import { DecideInput, DecideOutput } from './decide.schemas';
 import { DecideService } from './decide.service';
@@ -160,34 +160,20 @@ const NOT_JSON = new Failure(
 );
 
 /** Reads and parses a JSON body of at most BODY_LIMIT_BYTES; a Failure instead of throwing. */
-function readJson(req: IncomingMessage): Promise<unknown> {
+async function readJson(req: IncomingMessage): Promise<unknown> {
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/(.+\+)?json\s*(;|$)/i.test(type)) {
     req.resume();
-    return Promise.resolve(NOT_JSON);
+    return NOT_JSON;
   }
-  if (Number(req.headers['content-length'] ?? 0) > BODY_LIMIT_BYTES) {
-    req.resume();
-    return Promise.resolve(TOO_LARGE);
-  }
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= BODY_LIMIT_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (size > BODY_LIMIT_BYTES) return resolve(TOO_LARGE);
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks, size).toString('utf8')) as unknown);
-      } catch {
-        resolve(MALFORMED);
-      }
-    });
-    req.on('error', () => resolve(MALFORMED));
-    // A client that goes away mid-body never sends 'end'; settle so nothing waits forever.
-    req.on('close', () => resolve(MALFORMED));
+  return readBody(req, BODY_LIMIT_BYTES).then((body) => {
+    if (body === 'too_large') return TOO_LARGE;
+    if (body === 'aborted') return MALFORMED;
+    try {
+      return JSON.parse(body.toString('utf8')) as unknown;
+    } catch {
+      return MALFORMED;
+    }
   });
 }
 

@@ -5,11 +5,10 @@ import {
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { loadOrCreateSecret } from '../platform/secret-file';
 
 export const SITE_KEY_PREFIX = 'bwk_';
 
@@ -46,14 +45,14 @@ export class SiteKeyCipher {
   static loadKey(config: Pick<AppConfig, 'encryptionKey' | 'dataDir'>): Buffer {
     if (config.encryptionKey) return Buffer.from(config.encryptionKey, 'base64');
     if (config.dataDir === 'memory://') return randomBytes(32);
-    const file = join(config.dataDir, 'encryption.key');
-    if (!existsSync(file)) {
-      mkdirSync(config.dataDir, { recursive: true });
-      writeFileSync(file, randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-    }
-    chmodSync(file, 0o600);
-    const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
-    if (key.length !== 32) throw new Error(`${file} must hold 32 bytes in base64`);
+    const text = loadOrCreateSecret(
+      config.dataDir,
+      'encryption.key',
+      () => randomBytes(32).toString('base64') + '\n',
+    );
+    const key = Buffer.from(text.trim(), 'base64');
+    if (key.length !== 32)
+      throw new Error(`${config.dataDir}/encryption.key must hold 32 bytes in base64`);
     return key;
   }
 

@@ -5,6 +5,7 @@ import { INestApplication } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../../src/config/config';
 import { createApp } from '../../src/main';
+import { OAuthUpstream } from '../../src/oauth/upstream';
 import { TestIssuer } from './issuer';
 import { createTestDatabase, TestDatabase } from './postgres';
 
@@ -46,6 +47,8 @@ export async function startApp(db: DbKind, env: Record<string, string> = {}): Pr
   };
   const app = await createApp(loadConfig(appEnv));
   await app.listen(0, '127.0.0.1');
+  // The provider's metadata is fetched once the server listens; /mcp answers 503 until then.
+  await app.get(OAuthUpstream).ready();
   const server = app.getHttpServer() as Server;
   return {
     app,

@@ -23,7 +23,14 @@ export class TestIssuer {
     const server = createServer((req, res) => {
       const body =
         req.url === '/.well-known/oauth-authorization-server'
-          ? { issuer: url, jwks_uri: `${url}/jwks` }
+          ? {
+              issuer: url,
+              authorization_endpoint: `${url}/authorize`,
+              token_endpoint: `${url}/token`,
+              jwks_uri: `${url}/jwks`,
+              response_types_supported: ['code'],
+              code_challenge_methods_supported: ['S256'],
+            }
           : req.url === '/jwks'
             ? { keys: [jwk] }
             : undefined;
