@@ -164,8 +164,9 @@ export interface AppConfig {
   trustProxy: boolean | number | string;
   oauth: {
     /**
-     * Issuer whose access tokens are accepted: OAUTH_ISSUER, or the built-in authorization
-     * server at `<BASE_URL>/oauth`.
+     * Issuer whose access tokens are accepted: OAUTH_ISSUER, or BASE_URL itself for the built-in
+     * authorization server (mounted at `<BASE_URL>/oauth`, with BASE_URL as its issuer so that
+     * the `iss` of its authorization responses matches the discovery document, RFC 9207).
      */
     issuer: string;
     external: boolean;
@@ -229,7 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     encryptionKey: e.ENCRYPTION_KEY,
     trustProxy: trustProxy(e.TRUST_PROXY),
     oauth: {
-      issuer: (e.OAUTH_ISSUER ?? `${baseUrl}${BUILT_IN_ISSUER_PATH}`).replace(/\/+$/, ''),
+      issuer: (e.OAUTH_ISSUER ?? baseUrl).replace(/\/+$/, ''),
       external: e.OAUTH_ISSUER !== undefined,
       resources: [
         `${baseUrl}/mcp`,
@@ -246,7 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   };
 }
 
-/** Where the built-in authorization server is mounted; its issuer is BASE_URL plus this. */
+/** Where the built-in authorization server is mounted; its issuer is BASE_URL. */
 export const BUILT_IN_ISSUER_PATH = '/oauth';
 
 function trustProxy(value: string | undefined): AppConfig['trustProxy'] {

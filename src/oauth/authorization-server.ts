@@ -104,7 +104,8 @@ export class AuthorizationServer implements OnApplicationShutdown {
         return user ? { email: user.email, email_verified: true } : undefined;
       },
       claims: { openid: ['sub'], email: ['email', 'email_verified'] },
-      scopes: ['openid', 'offline_access', 'email'],
+      // Bulwark's scopes are listed too: clients register with them (RFC 7591 `scope`).
+      scopes: ['openid', 'offline_access', 'email', ...RESOURCE_SCOPES],
       responseTypes: ['code'],
       pkce: { required: () => true },
       clientDefaults: {

@@ -8,7 +8,7 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { AppConfig } from '../config/config';
+import { AppConfig, BUILT_IN_ISSUER_PATH } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 
 /** RFC 8414 authorization server metadata, as far as Bulwark reads it. */
@@ -126,14 +126,20 @@ export class OAuthUpstream implements OnApplicationBootstrap, OnApplicationShutd
     this.timer = setTimeout(() => void this.refresh(attempt), ms).unref();
   }
 
-  /** RFC 8414 §3 (path-inserted well-known URI), then OpenID Connect Discovery. */
+  /**
+   * The built-in server publishes its own metadata below its mount point (the root documents are
+   * Bulwark's rewritten ones); a provider is tried at RFC 8414 §3's path-inserted well-known
+   * URI, then at OpenID Connect Discovery's.
+   */
   private async fetchMetadata(): Promise<UpstreamMetadata> {
     const issuer = new URL(this.config.oauth.issuer);
     const path = issuer.pathname === '/' ? '' : issuer.pathname;
-    const candidates = [
-      `${issuer.origin}/.well-known/oauth-authorization-server${path}`,
-      `${issuer.origin}${path}/.well-known/openid-configuration`,
-    ];
+    const candidates = this.config.oauth.external
+      ? [
+          `${issuer.origin}/.well-known/oauth-authorization-server${path}`,
+          `${issuer.origin}${path}/.well-known/openid-configuration`,
+        ]
+      : [`${this.config.baseUrl}${BUILT_IN_ISSUER_PATH}/.well-known/openid-configuration`];
     const problems: string[] = [];
     for (const candidate of candidates) {
       try {

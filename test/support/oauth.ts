@@ -1,0 +1,252 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { INestApplication } from '@nestjs/common';
+import { loadConfig } from '../../src/config/config';
+import { createApp } from '../../src/main';
+import { OAuthUpstream } from '../../src/oauth/upstream';
+import { UsersService } from '../../src/users/users.service';
+
+/** A port free right now, so that BASE_URL can name the address the app will listen on. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface OAuthTestApp {
+  app: INestApplication;
+  /** BASE_URL, which is also where it listens: OAuth clients check that the two agree. */
+  url: string;
+  env: Record<string, string>;
+  users: UsersService;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole application with its built-in authorization server (no OAUTH_ISSUER), on embedded
+ * PGlite in memory unless `env` says otherwise, listening on the origin BASE_URL names.
+ */
+export async function startOAuthApp(env: Record<string, string> = {}): Promise<OAuthTestApp> {
+  const port = await freePort();
+  const appEnv: Record<string, string> = {
+    PORT: String(port),
+    BASE_URL: `http://127.0.0.1:${port}`,
+    DATA_DIR: 'memory://',
+    LOG_LEVEL: 'silent',
+    ...env,
+  };
+  const app = await createApp(loadConfig(appEnv));
+  await app.listen(Number(appEnv.PORT), '127.0.0.1');
+  await app.get(OAuthUpstream).ready();
+  return {
+    app,
+    url: appEnv.BASE_URL,
+    env: appEnv,
+    users: app.get(UsersService),
+    close: () => app.close(),
+  };
+}
+
+interface Cookie {
+  name: string;
+  value: string;
+  path: string;
+}
+
+export interface Page {
+  status: number;
+  url: string;
+  html: string;
+  headers: Headers;
+}
+
+/**
+ * A browser without a screen: keeps cookies (by path), follows redirects within the server's
+ * origin, and stops at the first redirect elsewhere (the client's redirect URI). Enough to drive
+ * the sign-in pages over HTTP exactly as their forms are written.
+ */
+export class FormBrowser {
+  private readonly cookies = new Map<string, Cookie>();
+  /** The redirect that left the server's origin, if the flow got there. */
+  leftTo?: URL;
+
+  constructor(private readonly origin: string) {}
+
+  async get(url: string): Promise<Page> {
+    return this.request(url, { method: 'GET' });
+  }
+
+  /** Submits the page's form (the first one, or the one whose action contains `action`). */
+  async submit(page: Page, fields: Record<string, string>, action?: string): Promise<Page> {
+    const forms = [
+      ...page.html.matchAll(/<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/g),
+    ];
+    const form = forms.find((f) => !action || f[1].includes(action));
+    if (!form)
+      throw new Error(`no form${action ? ` for ${action}` : ''} on ${page.url}:\n${page.html}`);
+    const body = new URLSearchParams();
+    for (const [, name, value] of form[2].matchAll(
+      /<input type="hidden" name="([^"]+)" value="([^"]*)">/g,
+    )) {
+      body.set(name, decodeHtml(value));
+    }
+    for (const [name, value] of Object.entries(fields)) body.set(name, value);
+    return this.request(new URL(decodeHtml(form[1]), page.url).href, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: this.origin },
+      body: body.toString(),
+    });
+  }
+
+  private async request(url: string, init: RequestInit): Promise<Page> {
+    let current = url;
+    let options = init;
+    for (let hop = 0; hop < 20; hop++) {
+      const target = new URL(current);
+      const res = await fetch(current, {
+        ...options,
+        redirect: 'manual',
+        headers: {
+          ...(options.headers as Record<string, string>),
+          cookie: this.cookieHeader(target),
+        },
+      });
+      for (const line of res.headers.getSetCookie()) this.store(line);
+      const location = res.headers.get('location');
+      if (res.status >= 300 && res.status < 400 && location) {
+        const next = new URL(location, current);
+        await res.arrayBuffer();
+        if (next.origin !== this.origin) {
+          this.leftTo = next;
+          return { status: res.status, url: next.href, html: '', headers: res.headers };
+        }
+        current = next.href;
+        options = { method: 'GET' };
+        continue;
+      }
+      return { status: res.status, url: current, html: await res.text(), headers: res.headers };
+    }
+    throw new Error(`too many redirects from ${url}`);
+  }
+
+  private store(line: string): void {
+    const [pair, ...attributes] = line.split(';').map((s) => s.trim());
+    const eq = pair.indexOf('=');
+    const name = pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
+    const path = attributes.find((a) => a.toLowerCase().startsWith('path='))?.slice(5) ?? '/';
+    const expired = attributes.some(
+      (a) => /^expires=/i.test(a) && new Date(a.slice(8)).getTime() < Date.now(),
+    );
+    const key = `${name};${path}`;
+    if (expired || value === '') this.cookies.delete(key);
+    else this.cookies.set(key, { name, value, path });
+  }
+
+  private cookieHeader(url: URL): string {
+    return [...this.cookies.values()]
+      .filter(
+        (c) =>
+          url.pathname === c.path ||
+          url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`) ||
+          c.path === '/',
+      )
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
+  }
+}
+
+function decodeHtml(value: string): string {
+  return value
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+}
+
+/**
+ * Signs in and approves the consent page for an authorization URL, as a user would; returns
+ * where the server finally sent the browser (the client's redirect URI with code or error).
+ */
+export async function signInAndConsent(
+  authorizationUrl: string | URL,
+  credentials: { email: string; password: string },
+  decision: 'approve' | 'deny' = 'approve',
+): Promise<{ redirect: URL; loginPage: Page; consentPage: Page }> {
+  const url = new URL(authorizationUrl);
+  const browser = new FormBrowser(url.origin);
+  const loginPage = await browser.get(url.href);
+  if (!loginPage.html.includes('Sign in to Bulwark')) {
+    throw new Error(
+      `expected the sign-in page, got ${loginPage.status} at ${loginPage.url}:\n${loginPage.html}`,
+    );
+  }
+  const consentPage = await browser.submit(loginPage, credentials);
+  if (!consentPage.html.includes('It asks for')) {
+    throw new Error(`expected the consent page, got ${consentPage.status}:\n${consentPage.html}`);
+  }
+  await browser.submit(consentPage, { decision });
+  if (!browser.leftTo) throw new Error('the flow never redirected back to the client');
+  return { redirect: browser.leftTo, loginPage, consentPage };
+}
+
+/**
+ * What an MCP client keeps between runs (registration, tokens, PKCE verifier), in memory; the
+ * `OAuthClientProvider` of both SDKs. `redirectToAuthorization` records the URL for the test to
+ * open, as a desktop client would open a browser.
+ */
+export class MemoryOAuthClient {
+  client?: Record<string, unknown>;
+  stored?: { access_token: string; refresh_token?: string; [k: string]: unknown };
+  verifier = '';
+  authorizationUrl?: URL;
+
+  constructor(
+    readonly redirectUrl = 'http://127.0.0.1:9/callback',
+    readonly name = 'Bulwark test client',
+    private readonly scope?: string,
+  ) {}
+
+  get clientMetadata() {
+    return {
+      client_name: this.name,
+      redirect_uris: [this.redirectUrl],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      ...(this.scope ? { scope: this.scope } : {}),
+    };
+  }
+
+  clientInformation() {
+    return this.client as never;
+  }
+  saveClientInformation(info: Record<string, unknown>) {
+    this.client = info;
+  }
+  tokens() {
+    return this.stored as never;
+  }
+  saveTokens(tokens: { access_token: string; refresh_token?: string }) {
+    this.stored = tokens;
+  }
+  redirectToAuthorization(url: URL) {
+    this.authorizationUrl = url;
+  }
+  discovery?: unknown;
+  saveDiscoveryState(state: unknown) {
+    this.discovery = state;
+  }
+  discoveryState() {
+    return this.discovery as never;
+  }
+  saveCodeVerifier(verifier: string) {
+    this.verifier = verifier;
+  }
+  codeVerifier() {
+    return this.verifier;
+  }
+}
