@@ -116,7 +116,11 @@ export class AuthorizationServer implements OnApplicationShutdown {
       features: {
         devInteractions: { enabled: false },
         registration: { enabled: true, issueRegistrationAccessToken: false },
-        revocation: { enabled: true },
+        revocation: {
+          enabled: true,
+          // A client revokes only its own tokens (RFC 7009 §2.1); others' are silently ignored.
+          allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+        },
         resourceIndicators: {
           enabled: true,
           defaultResource: () => defaultResource,

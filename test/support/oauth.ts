@@ -1,7 +1,9 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { INestApplication } from '@nestjs/common';
 import { loadConfig } from '../../src/config/config';
+import { AppOptions } from '../../src/config/config.module';
 import { createApp } from '../../src/main';
 import { OAuthUpstream } from '../../src/oauth/upstream';
 import { UsersService } from '../../src/users/users.service';
@@ -28,7 +30,12 @@ export interface OAuthTestApp {
  * The whole application with its built-in authorization server (no OAUTH_ISSUER), on embedded
  * PGlite in memory unless `env` says otherwise, listening on the origin BASE_URL names.
  */
-export async function startOAuthApp(env: Record<string, string> = {}): Promise<OAuthTestApp> {
+export async function startOAuthApp(
+  env: Record<string, string> = {},
+  options: AppOptions = {},
+  /** Wait for the authorization server's metadata before returning (false: start-up tests). */
+  awaitUpstream = true,
+): Promise<OAuthTestApp> {
   const port = await freePort();
   const appEnv: Record<string, string> = {
     PORT: String(port),
@@ -37,9 +44,9 @@ export async function startOAuthApp(env: Record<string, string> = {}): Promise<O
     LOG_LEVEL: 'silent',
     ...env,
   };
-  const app = await createApp(loadConfig(appEnv));
+  const app = await createApp(loadConfig(appEnv), options);
   await app.listen(Number(appEnv.PORT), '127.0.0.1');
-  await app.get(OAuthUpstream).ready();
+  if (awaitUpstream) await app.get(OAuthUpstream).ready();
   return {
     app,
     url: appEnv.BASE_URL,
@@ -249,4 +256,101 @@ export class MemoryOAuthClient {
   codeVerifier() {
     return this.verifier;
   }
+}
+
+export interface TokenSet {
+  access_token: string;
+  refresh_token?: string;
+  scope?: string;
+  expires_in?: number;
+  token_type?: string;
+}
+
+/** A client registered at `/mcp/register`, as an MCP client does on first connect. */
+export async function registerClient(
+  baseUrl: string,
+  metadata: Record<string, unknown> = {},
+): Promise<{ client_id: string; redirect_uris: string[] }> {
+  const res = await fetch(`${baseUrl}/mcp/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      client_name: 'Rejection tests',
+      redirect_uris: ['http://127.0.0.1:9/callback'],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      ...metadata,
+    }),
+  });
+  if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { client_id: string; redirect_uris: string[] };
+}
+
+/** PKCE pair (RFC 7636, S256). */
+export function pkce(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+/** The authorization URL a client would open, from the server's discovery document. */
+export function authorizationUrl(
+  baseUrl: string,
+  params: Record<string, string | undefined>,
+): string {
+  const url = new URL(`${baseUrl}/oauth/auth`);
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);
+  return url.href;
+}
+
+/** POSTs a form to `/mcp/token`; returns status and JSON body. */
+export async function tokenRequest(
+  baseUrl: string,
+  form: Record<string, string>,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${baseUrl}/mcp/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form).toString(),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/**
+ * The authorization code flow by hand (register, authorize with PKCE, sign in, consent,
+ * exchange), for tests that need a real token set or to break one step of the flow.
+ */
+export async function obtainTokens(
+  baseUrl: string,
+  credentials: { email: string; password: string },
+  opts: { scope?: string; resource?: string } = {},
+): Promise<TokenSet & { client_id: string }> {
+  const client = await registerClient(baseUrl);
+  const { verifier, challenge } = pkce();
+  const resource = opts.resource ?? `${baseUrl}/mcp`;
+  const { redirect } = await signInAndConsent(
+    authorizationUrl(baseUrl, {
+      client_id: client.client_id,
+      response_type: 'code',
+      redirect_uri: client.redirect_uris[0],
+      scope: opts.scope ?? 'bulwark:read bulwark:write',
+      resource,
+      state: 'state-1',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    }),
+    credentials,
+  );
+  const code = redirect.searchParams.get('code');
+  if (!code) throw new Error(`no code: ${redirect.href}`);
+  const { status, body } = await tokenRequest(baseUrl, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: client.redirect_uris[0],
+    code_verifier: verifier,
+    client_id: client.client_id,
+    resource,
+  });
+  if (status !== 200) throw new Error(`token exchange failed: ${status} ${JSON.stringify(body)}`);
+  return { ...(body as unknown as TokenSet), client_id: client.client_id };
 }

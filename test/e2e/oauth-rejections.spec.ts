@@ -1,0 +1,364 @@
+import { createServer, Server } from 'node:http';
+import { decodeJwt } from 'jose';
+import { SimulatedClock } from '../../src/common/clock';
+import { OAuthUpstream } from '../../src/oauth/upstream';
+import {
+  authorizationUrl,
+  FormBrowser,
+  freePort,
+  obtainTokens,
+  OAuthTestApp,
+  pkce,
+  registerClient,
+  startOAuthApp,
+  tokenRequest,
+} from '../support/oauth';
+
+jest.setTimeout(60_000);
+
+const USER = { email: 'ops@example.com', password: 'correct horse battery staple' };
+const OTHER_RESOURCE = 'http://other.example/mcp';
+
+/** tools/list on /mcp with `token`; status, challenge and JSON-RPC message. */
+async function callMcp(baseUrl: string, token: string) {
+  const res = await fetch(`${baseUrl}/mcp`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-11-25',
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+  });
+  const body = (await res.json()) as { error?: { message: string }; result?: unknown };
+  return { status: res.status, challenge: res.headers.get('www-authenticate'), body };
+}
+
+function resign(token: string, change: (claims: Record<string, unknown>) => void): string {
+  const [header, payload, signature] = token.split('.');
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<
+    string,
+    unknown
+  >;
+  change(claims);
+  return `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
+}
+
+describe('OAuth rejections: tokens at /mcp and /v1', () => {
+  const clock = new SimulatedClock();
+  let server: OAuthTestApp;
+  let other: OAuthTestApp;
+  let tokens: Awaited<ReturnType<typeof obtainTokens>>;
+
+  beforeAll(async () => {
+    server = await startOAuthApp({ OAUTH_EXTRA_RESOURCES: OTHER_RESOURCE }, { clock });
+    await server.users.create(USER);
+    other = await startOAuthApp({ OAUTH_EXTRA_RESOURCES: `${server.url}/mcp` });
+    await other.users.create(USER);
+    tokens = await obtainTokens(server.url, USER);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await other?.close();
+  });
+
+  it('accepts the genuine token (the baseline every case below breaks one thing of)', async () => {
+    const { status, body } = await callMcp(server.url, tokens.access_token);
+    expect(status).toBe(200);
+    expect(body.result).toBeDefined();
+  });
+
+  const cases: [string, () => Promise<string>, RegExp][] = [
+    [
+      'a token for another resource (wrong audience)',
+      async () => (await obtainTokens(server.url, USER, { resource: OTHER_RESOURCE })).access_token,
+      /another audience/,
+    ],
+    [
+      'a token from another issuer',
+      async () =>
+        (await obtainTokens(other.url, USER, { resource: `${server.url}/mcp` })).access_token,
+      /could not be verified|issuer this server does not trust/,
+    ],
+    [
+      'an unsigned token (alg: none)',
+      async () => {
+        const claims = decodeJwt(tokens.access_token);
+        const enc = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
+        return `${enc({ alg: 'none', typ: 'at+jwt' })}.${enc(claims)}.`;
+      },
+      /could not be verified|algorithm/,
+    ],
+    [
+      'a token whose claims were changed after signing',
+      async () => resign(tokens.access_token, (c) => (c.sub = 'user_someone_else')),
+      /could not be verified/,
+    ],
+  ];
+
+  it.each(cases)('rejects %s with 401 invalid_token', async (_name, make, message) => {
+    const token = await make();
+    const mcp = await callMcp(server.url, token);
+    expect(mcp.status).toBe(401);
+    expect(mcp.challenge).toBe(
+      `Bearer error="invalid_token", resource_metadata="${server.url}/.well-known/oauth-protected-resource/mcp"`,
+    );
+    expect(mcp.body.error?.message).toMatch(message);
+    const rest = await fetch(`${server.url}/v1/teams`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(rest.status).toBe(401);
+    expect(rest.headers.get('www-authenticate')).toContain('error="invalid_token"');
+  });
+
+  it('rejects an expired token, and accepts none once the clock passes its exp', async () => {
+    const fresh = await obtainTokens(server.url, USER);
+    expect((await callMcp(server.url, fresh.access_token)).status).toBe(200);
+    clock.set(Date.now() + 20 * 60_000);
+    try {
+      const { status, body } = await callMcp(server.url, fresh.access_token);
+      expect(status).toBe(401);
+      expect(body.error?.message).toMatch(/expired/);
+    } finally {
+      clock.set(Date.now());
+    }
+  });
+
+  it('answers a write with a read-only token 403 insufficient_scope naming the scope (step-up)', async () => {
+    const readOnly = await obtainTokens(server.url, USER, {
+      scope: 'bulwark:read',
+      resource: `${server.url}/v1`,
+    });
+    expect(decodeJwt(readOnly.access_token).scope).toBe('bulwark:read');
+    const res = await fetch(`${server.url}/v1/teams`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${readOnly.access_token}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ name: 'Nope' }),
+    });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('www-authenticate')).toBe(
+      `Bearer error="insufficient_scope", scope="bulwark:write", resource_metadata="${server.url}/.well-known/oauth-protected-resource/v1"`,
+    );
+  });
+});
+
+describe('OAuth rejections: the authorization and token endpoints', () => {
+  let server: OAuthTestApp;
+
+  beforeAll(async () => {
+    server = await startOAuthApp();
+    await server.users.create(USER);
+  });
+  afterAll(() => server?.close());
+
+  it('rejects a reused refresh token, and then the whole grant (rotation reuse detection)', async () => {
+    const first = await obtainTokens(server.url, USER);
+    const refresh = (token: string) =>
+      tokenRequest(server.url, {
+        grant_type: 'refresh_token',
+        refresh_token: token,
+        client_id: first.client_id,
+      });
+    const rotated = await refresh(first.refresh_token!);
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.refresh_token).not.toBe(first.refresh_token);
+    const reused = await refresh(first.refresh_token!);
+    expect(reused).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    // A stolen-and-used token cannot be told from the real one, so both stop working.
+    const afterReuse = await refresh(rotated.body.refresh_token as string);
+    expect(afterReuse).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+  });
+
+  it('rejects a revoked refresh token', async () => {
+    const tokens = await obtainTokens(server.url, USER);
+    const revoke = await fetch(`${server.url}/oauth/token/revocation`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: tokens.refresh_token!, client_id: tokens.client_id }),
+    });
+    expect(revoke.status).toBe(200);
+    const refresh = await tokenRequest(server.url, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token!,
+      client_id: tokens.client_id,
+    });
+    expect(refresh).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+  });
+
+  it('never redirects to a redirect URI the client did not register', async () => {
+    const client = await registerClient(server.url);
+    const { challenge } = pkce();
+    const res = await fetch(
+      authorizationUrl(server.url, {
+        client_id: client.client_id,
+        response_type: 'code',
+        redirect_uri: 'https://attacker.example/steal',
+        scope: 'bulwark:read',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      }),
+      { redirect: 'manual' },
+    );
+    expect(res.status).toBe(400);
+    expect(res.headers.get('location')).toBeNull();
+    expect(await res.text()).toContain('redirect_uri did not match any of the client');
+  });
+
+  it('refuses an authorization request without PKCE, and a plain-method one', async () => {
+    const client = await registerClient(server.url);
+    for (const pkceParams of [
+      {},
+      { code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' },
+    ]) {
+      const browser = new FormBrowser(server.url);
+      await browser.get(
+        authorizationUrl(server.url, {
+          client_id: client.client_id,
+          response_type: 'code',
+          redirect_uri: client.redirect_uris[0],
+          scope: 'bulwark:read',
+          state: 's',
+          ...pkceParams,
+        }),
+      );
+      expect(browser.leftTo?.searchParams.get('error')).toBe('invalid_request');
+      expect(browser.leftTo?.searchParams.get('error_description')).toMatch(/PKCE|code_challenge/);
+    }
+  });
+
+  it('refuses a code exchanged with the wrong verifier', async () => {
+    const client = await registerClient(server.url);
+    const { challenge } = pkce();
+    const browser = new FormBrowser(server.url);
+    const login = await browser.get(
+      authorizationUrl(server.url, {
+        client_id: client.client_id,
+        response_type: 'code',
+        redirect_uri: client.redirect_uris[0],
+        scope: 'bulwark:read',
+        resource: `${server.url}/mcp`,
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      }),
+    );
+    const consent = await browser.submit(login, USER);
+    await browser.submit(consent, { decision: 'approve' });
+    const exchange = await tokenRequest(server.url, {
+      grant_type: 'authorization_code',
+      code: browser.leftTo!.searchParams.get('code')!,
+      redirect_uri: client.redirect_uris[0],
+      code_verifier: pkce().verifier,
+      client_id: client.client_id,
+    });
+    expect(exchange).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+  });
+
+  it.each<[string, RequestInit, number, string]>([
+    [
+      'an oversized body',
+      {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          redirect_uris: ['http://127.0.0.1:9/cb'],
+          client_name: 'x'.repeat(20_000),
+        }),
+      },
+      413,
+      'invalid_request',
+    ],
+    [
+      'malformed JSON',
+      { headers: { 'content-type': 'application/json' }, body: '{"redirect_uris": [' },
+      400,
+      'invalid_client_metadata',
+    ],
+    [
+      'a JSON array',
+      { headers: { 'content-type': 'application/json' }, body: '[]' },
+      400,
+      'invalid_client_metadata',
+    ],
+    [
+      'a form body',
+      { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=b' },
+      400,
+      'invalid_request',
+    ],
+    [
+      'metadata without redirect URIs (passed through from the authorization server)',
+      { headers: { 'content-type': 'application/json' }, body: '{"client_name":"x"}' },
+      400,
+      'invalid_redirect_uri',
+    ],
+  ])(
+    'refuses a registration with %s, as an OAuth JSON error',
+    async (_name, init, status, error) => {
+      const res = await fetch(`${server.url}/mcp/register`, { method: 'POST', ...init });
+      expect(res.status).toBe(status);
+      expect(res.headers.get('content-type')).toMatch(/application\/json/);
+      expect(await res.json()).toMatchObject({ error, error_description: expect.any(String) });
+    },
+  );
+
+  it('refuses a token request that is not a form, as an OAuth JSON error', async () => {
+    const res = await fetch(`${server.url}/mcp/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"grant_type":"refresh_token"}',
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: 'invalid_request' });
+  });
+});
+
+describe('OAuth rejections: the upstream provider is down', () => {
+  let dead: Server;
+  let app: OAuthTestApp;
+  let issuer: string;
+
+  beforeAll(async () => {
+    // An address that accepts connections and never answers: the worst case for timeouts.
+    dead = createServer(() => undefined);
+    const port = await freePort();
+    await new Promise<void>((resolve) => dead.listen(port, '127.0.0.1', resolve));
+    issuer = `http://127.0.0.1:${port}`;
+    let connected = 0;
+    dead.on('connection', () => connected++);
+    app = await startOAuthApp({ OAUTH_ISSUER: issuer }, {}, false);
+    // Start-up did not wait for the provider: the app serves while its first metadata request
+    // is still hanging (it times out after 5 s).
+    await new Promise((r) => setTimeout(r, 200));
+    expect(connected).toBe(1);
+    const early = await fetch(`${app.url}/mcp`, { method: 'POST' });
+    expect(early.status).toBe(503);
+    await app.app.get(OAuthUpstream).ready();
+  });
+  afterAll(async () => {
+    await app?.close();
+    dead.closeAllConnections();
+    await new Promise((r) => dead.close(r));
+  });
+
+  it('answers /mcp 503 naming the provider, and the OAuth endpoints with OAuth errors', async () => {
+    const mcp = await fetch(`${app.url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer x.y.z' },
+      body: '{}',
+    });
+    expect(mcp.status).toBe(503);
+    expect(((await mcp.json()) as { error: { message: string } }).error.message).toContain(
+      `The OAuth provider ${issuer} has not answered`,
+    );
+    const meta = await fetch(`${app.url}/.well-known/oauth-authorization-server`);
+    expect(meta.status).toBe(503);
+    expect(await meta.json()).toMatchObject({ error: 'temporarily_unavailable' });
+    const token = await tokenRequest(app.url, { grant_type: 'refresh_token', refresh_token: 'x' });
+    expect(token).toMatchObject({ status: 503, body: { error: 'temporarily_unavailable' } });
+    // The protected-resource document does not depend on the provider.
+    expect((await fetch(`${app.url}/.well-known/oauth-protected-resource/mcp`)).status).toBe(200);
+  });
+});
