@@ -8,6 +8,10 @@ import {
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
+import { AdminCommands } from './admin/admin-commands';
+import { OAUTH_SECRETS } from './oauth/keys';
+import { oauthSecretsFor } from './admin/admin.module';
+import { AdminSocket } from './admin/admin-socket';
 import { AnalyticsController } from './analytics/analytics.controller';
 import { AnalyticsModule } from './analytics/analytics.module';
 import { AnalyticsService } from './analytics/analytics.service';
@@ -121,6 +125,10 @@ export class AppModule implements NestModule {
         OAuthUpstream,
         OAuthAbuseLimits,
         ...(config.oauth.external ? [] : [AuthorizationServer]),
+        { provide: OAUTH_SECRETS, useFactory: () => oauthSecretsFor(config) },
+        AdminCommands,
+        // The CLI's way in while the server runs on embedded PGlite (see AdminSocket).
+        ...(config.mode === 'embedded' && config.dataDir !== 'memory://' ? [AdminSocket] : []),
       ],
     };
   }

@@ -28,18 +28,39 @@ program
   .action(async () => {
     const config = configOrExit();
     const started = performance.now();
+    /* eslint-disable @typescript-eslint/no-require-imports -- deferred on purpose, see below */
+    const { isFirstStart } = require('./demo/first-start') as typeof import('./demo/first-start');
+    const first = isFirstStart(config);
     // PGlite opens (WASM compile, data files) while the rest of the code loads.
-    const embedded =
-      config.mode === 'embedded' ? EmbeddedPostgres.start(config.dataDir) : undefined;
+    let embedded = config.mode === 'embedded' ? EmbeddedPostgres.start(config.dataDir) : undefined;
     embedded?.catch(() => undefined);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- deferred on purpose, see above
     const { serve } = require('./main') as typeof import('./main');
+    let welcome = '';
+    if (first) {
+      const { firstStart } = require('./demo/first-start') as typeof import('./demo/first-start');
+      process.stderr.write('First start: creating the demo user and 30 days of demo traffic.\n');
+      const demo = await firstStart(config, embedded, progressBar);
+      process.stderr.write('\n');
+      embedded = EmbeddedPostgres.start(config.dataDir);
+      welcome = [
+        '',
+        'Demo user created (shown only now; change it with `bulwark users reset-password --email demo@bulwark.local`):',
+        `  E-mail:   ${demo.email}`,
+        `  Password: ${demo.password}`,
+        `Demo site ${demo.siteId} has ${demo.decisions.toLocaleString('en-US')} decisions over 30 days.`,
+        `Connect your MCP client to ${config.baseUrl}/mcp and ask for a security briefing.`,
+        '',
+      ].join('\n');
+    }
+    /* eslint-enable @typescript-eslint/no-require-imports */
     const app = await serve(config, { embedded });
     const where =
       config.mode === 'embedded' ? `embedded mode, data in ${config.dataDir}` : 'production mode';
     new Logger('Bulwark').log(
       `Listening on ${config.baseUrl} (${where}; bound to ${config.host}:${config.port}) after ${Math.round(performance.now() - started)} ms. API docs: ${config.baseUrl}/docs`,
     );
+    // Straight to the terminal, never through the logger: log pipelines must not hold passwords.
+    if (welcome) process.stdout.write(welcome + '\n');
     void app;
   });
 
@@ -102,6 +123,139 @@ program
       await app.close();
     }
   });
+
+const users = program
+  .command('users')
+  .description(
+    'Manage the local users of the built-in authorization server (embedded mode). Works while the server runs on the same DATA_DIR, and while it is stopped.',
+  );
+
+users
+  .command('create')
+  .description('Create a user; prints a generated password unless --password-stdin is given.')
+  .requiredOption('--email <email>', 'e-mail address the user signs in with')
+  .option('--password-stdin', 'read the password from standard input (at least 12 characters)')
+  .action(async (options: { email: string; passwordStdin?: boolean }) => {
+    const { password, generated } = await passwordFrom(options.passwordStdin);
+    const user = (await runAdmin('users.create', { email: options.email, password })) as {
+      id: string;
+      email: string;
+    };
+    process.stdout.write(
+      `Created ${user.email} (${user.id}).${generated ? `\nPassword: ${password}\nIt is shown only now.` : ''}\n`,
+    );
+  });
+
+users
+  .command('list')
+  .description('List the local users.')
+  .action(async () => {
+    const list = (await runAdmin('users.list', {})) as {
+      id: string;
+      email: string;
+      createdAt: string;
+    }[];
+    if (!list.length) {
+      process.stdout.write('No users yet. Create one with `bulwark users create --email E`.\n');
+      return;
+    }
+    for (const u of list) process.stdout.write(`${u.id}  ${u.email}  created ${u.createdAt}\n`);
+  });
+
+users
+  .command('reset-password')
+  .description(
+    'Set a new password and sign the user out everywhere (sessions, grants and refresh tokens are revoked).',
+  )
+  .requiredOption('--email <email>', "the user's e-mail address")
+  .option('--password-stdin', 'read the new password from standard input')
+  .action(async (options: { email: string; passwordStdin?: boolean }) => {
+    const { password, generated } = await passwordFrom(options.passwordStdin);
+    const user = (await runAdmin('users.reset-password', { email: options.email, password })) as {
+      email: string;
+    };
+    process.stdout.write(
+      `Password of ${user.email} changed; its sessions and refresh tokens are revoked.${generated ? `\nPassword: ${password}\nIt is shown only now.` : ''}\n`,
+    );
+  });
+
+program
+  .command('token')
+  .description(
+    'Print an access token for scripts (embedded mode, built-in authorization server): audiences /v1 and /mcp.',
+  )
+  .requiredOption('--email <email>', 'the user the token acts for')
+  .option('--scope <scopes>', 'space-separated scopes', 'bulwark:read bulwark:write')
+  .option('--ttl <seconds>', 'lifetime in seconds (60 to 2592000)', positiveInt, 3600)
+  .action(async (options: { email: string; scope: string; ttl: number }) => {
+    const { token } = (await runAdmin('token', {
+      email: options.email,
+      scope: options.scope,
+      ttlSeconds: options.ttl,
+    })) as { token: string };
+    process.stdout.write(`${token}\n`);
+  });
+
+/**
+ * Runs an operator command: in the running server over its admin socket when there is one on
+ * DATA_DIR (embedded PGlite must not be opened twice), else in this process.
+ */
+async function runAdmin(command: string, input: unknown): Promise<unknown> {
+  const config = configOrExit();
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded only for these commands */
+  const { askRunningServer } =
+    require('./admin/admin-socket') as typeof import('./admin/admin-socket');
+  if (config.mode === 'embedded' && config.dataDir !== 'memory://') {
+    const answer = await askRunningServer(config.dataDir, command, input);
+    if (answer) return answer.error ? fail(answer.error.message) : answer.result;
+  }
+  const { NestFactory } = require('@nestjs/core') as typeof import('@nestjs/core');
+  const { AdminModule } = require('./admin/admin.module') as typeof import('./admin/admin.module');
+  const { AdminCommands } =
+    require('./admin/admin-commands') as typeof import('./admin/admin-commands');
+  const { DomainError } = require('./common/errors') as typeof import('./common/errors');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const app = await NestFactory.createApplicationContext(AdminModule.forRoot(config), {
+    logger: ['error', 'warn'],
+  });
+  try {
+    return await app.get(AdminCommands).run(command, input);
+  } catch (error) {
+    if (error instanceof DomainError) return fail(error.message);
+    throw error;
+  } finally {
+    await app.close();
+  }
+}
+
+function fail(message: string): never {
+  process.stderr.write(`bulwark: ${message}\n`);
+  process.exit(1);
+}
+
+/** The password piped on stdin (one trailing newline dropped), or a generated one. */
+async function passwordFrom(
+  stdin: boolean | undefined,
+): Promise<{ password: string; generated: boolean }> {
+  if (!stdin) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { generatePassword } = require('./users/passwords') as typeof import('./users/passwords');
+    return { password: generatePassword(), generated: true };
+  }
+  if (process.stdin.isTTY) {
+    fail(
+      '--password-stdin reads a piped password, for example: printf %s "$PASSWORD" | bulwark users create --email E --password-stdin',
+    );
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return {
+    password: Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, ''),
+    generated: false,
+  };
+}
 
 function positiveInt(value: string): number {
   const n = Number(value);

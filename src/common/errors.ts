@@ -66,8 +66,10 @@ export class NotFoundError extends DomainError {
     readonly kind: string,
     readonly id: string,
     listedBy: string,
+    /** What `id` is, when not an id (an e-mail address). */
+    key = 'id',
   ) {
-    super(`No ${kind} with id ${id} exists or you do not have access to it. ${listedBy}`);
+    super(`No ${kind} with ${key} ${id} exists or you do not have access to it. ${listedBy}`);
   }
 }
 

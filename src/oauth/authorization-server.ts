@@ -5,13 +5,10 @@ import { DataSource } from 'typeorm';
 import { AppConfig, BUILT_IN_ISSUER_PATH } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { UsersService } from '../users/users.service';
-import { loadOAuthSecrets, OAuthSecrets } from './keys';
+import { OAUTH_SECRETS, OAuthSecrets } from './keys';
 import { OAuthRecords } from './oauth-records';
 import { errorPage } from './pages';
-
-/** The scopes an access token for Bulwark can carry; write tools and REST writes need `bulwark:write`. */
-export const RESOURCE_SCOPES = ['bulwark:read', 'bulwark:write'] as const;
-export const SUPPORTED_SCOPES = [...RESOURCE_SCOPES, 'offline_access'] as const;
+import { RESOURCE_SCOPES } from './scopes';
 
 const MINUTE = 60;
 const DAY = 24 * 60 * MINUTE;
@@ -34,10 +31,11 @@ export class AuthorizationServer implements OnApplicationShutdown {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(OAUTH_SECRETS) secrets: OAuthSecrets,
     dataSource: DataSource,
     users: UsersService,
   ) {
-    this.secrets = loadOAuthSecrets(config.dataDir);
+    this.secrets = secrets;
     this.records = new OAuthRecords(dataSource);
     this.provider = new Provider(config.oauth.issuer, this.configuration(users));
     // The server always sees itself at BASE_URL (see handle), so it trusts the headers set there.

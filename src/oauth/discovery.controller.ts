@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import { Public } from '../auth/auth.decorators';
 import { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { RESOURCE_SCOPES } from './authorization-server';
+import { RESOURCE_SCOPES } from './scopes';
 import { OAuthUpstream } from './upstream';
 import { SERVER_INFO } from '../mcp/mcp.endpoint';
 

@@ -8,6 +8,9 @@ import {
 import type { JWK } from 'jose';
 import { loadOrCreateSecret } from '../platform/secret-file';
 
+/** Injection token of the built-in authorization server's secrets (undefined with OAUTH_ISSUER). */
+export const OAUTH_SECRETS = Symbol('OAUTH_SECRETS');
+
 /** The built-in authorization server's secrets: token signing keys and cookie-signing keys. */
 export interface OAuthSecrets {
   /** Private JWKs: ES256 signs access tokens; RS256 exists for OIDC clients' ID tokens. */

@@ -57,7 +57,7 @@ export class UsersService {
         .where('lower(u.email) = :email', { email })
         .setLock('pessimistic_write')
         .getOne();
-      if (!user) throw new NotFoundError('user', email, LISTED_BY);
+      if (!user) throw new NotFoundError('user', email, LISTED_BY, 'e-mail');
       user.passwordHash = passwordHash;
       user.passwordChangedAt = new Date();
       await tx.getRepository(UserEntity).save(user);
@@ -82,7 +82,7 @@ export class UsersService {
   async requireByEmail(email: string): Promise<UserView> {
     const parsed = parseInput(Email, email, 'email');
     const user = await this.findByEmail(parsed);
-    if (!user) throw new NotFoundError('user', parsed, LISTED_BY);
+    if (!user) throw new NotFoundError('user', parsed, LISTED_BY, 'e-mail');
     return toView(user);
   }
 

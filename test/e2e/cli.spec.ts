@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { REDACTED_PATHS } from '../../src/platform/logging';
+import { obtainTokens } from '../support/oauth';
 
 const BIN = join(__dirname, '../../bin/bulwark.js');
 
@@ -89,4 +90,131 @@ describe('log redaction', () => {
     expect(lines.join('')).not.toContain('sid=1');
     expect(lines.join('')).toContain('[redacted]');
   });
+});
+
+/** Runs a CLI command to completion; stdin is piped when given. */
+function run(args: string[], env: NodeJS.ProcessEnv, input?: string) {
+  return spawnSync('node', [BIN, ...args], { env, input, encoding: 'utf8' });
+}
+
+describe('first start, users and tokens from the command line', () => {
+  let dataDir: string;
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'bulwark-first-'));
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  async function start(env: NodeJS.ProcessEnv, port: number) {
+    const server = spawn('node', [BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let stdout = '';
+    server.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    await waitFor(`http://127.0.0.1:${port}/health`, 90_000);
+    return {
+      stdout: () => stdout,
+      async stop() {
+        const exited = new Promise((resolve) => server.once('exit', resolve));
+        server.kill('SIGTERM');
+        await exited;
+      },
+    };
+  }
+
+  it('creates the demo user and data once, and manages users and tokens with the server running and stopped', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const env = {
+      ...process.env,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      BASE_URL: baseUrl,
+      LOG_LEVEL: 'silent',
+    };
+    let server = await start(env, port);
+    let demoPassword: string;
+    try {
+      const printed = server.stdout();
+      expect(printed).toContain('E-mail:   demo@bulwark.local');
+      demoPassword = /Password: (\S+)/.exec(printed)![1];
+
+      // The printed password signs in through the real login page.
+      const demo = await obtainTokens(baseUrl, {
+        email: 'demo@bulwark.local',
+        password: demoPassword,
+      });
+      const teams = await fetch(`${baseUrl}/v1/teams`, {
+        headers: { authorization: `Bearer ${demo.access_token}` },
+      });
+      const body = (await teams.json()) as { items: { id: string; name: string }[] };
+      expect(body.items.map((t) => t.name)).toEqual(['Demo Shop Inc.']);
+      const sites = (await (
+        await fetch(`${baseUrl}/v1/teams/${body.items[0].id}/sites`, {
+          headers: { authorization: `Bearer ${demo.access_token}` },
+        })
+      ).json()) as { items: { id: string }[] };
+      const traffic = (await (
+        await fetch(`${baseUrl}/v1/sites/${sites.items[0].id}/analytics/traffic?days=30`, {
+          headers: { authorization: `Bearer ${demo.access_token}` },
+        })
+      ).json()) as { current: { requests: number } };
+      // 50,000 generated over the 30 days before the first start (a few fall just outside).
+      expect(traffic.current.requests).toBeGreaterThan(49_000);
+
+      // While the server runs, the CLI goes through its admin socket.
+      const created = run(
+        ['users', 'create', '--email', 'Ana@Example.com', '--password-stdin'],
+        env,
+        'a long enough passphrase\n',
+      );
+      expect(created.stderr).toBe('');
+      expect(created.stdout).toMatch(/^Created ana@example.com \(user_[0-9a-z]{26}\)\.\n$/);
+      const duplicate = run(['users', 'create', '--email', 'ana@example.com'], env);
+      expect(duplicate.status).toBe(1);
+      expect(duplicate.stderr).toContain('already exists');
+      const short = run(
+        ['users', 'create', '--email', 'bo@example.com', '--password-stdin'],
+        env,
+        'short',
+      );
+      expect(short.status).toBe(1);
+      expect(short.stderr).toContain('password: expected at least 12 characters');
+      expect(run(['users', 'list'], env).stdout).toMatch(
+        /demo@bulwark\.local[\s\S]*ana@example\.com/,
+      );
+
+      const token = run(['token', '--email', 'ana@example.com', '--scope', 'bulwark:read'], env);
+      expect(token.status).toBe(0);
+      const me = await fetch(`${baseUrl}/v1/teams`, {
+        headers: { authorization: `Bearer ${token.stdout.trim()}` },
+      });
+      expect(me.status).toBe(200);
+      expect(((await me.json()) as { items: unknown[] }).items).toEqual([]);
+    } finally {
+      await server.stop();
+    }
+
+    // Stopped: the CLI opens the data directory itself.
+    const reset = run(['users', 'reset-password', '--email', 'demo@bulwark.local'], env);
+    expect(reset.status).toBe(0);
+    const newPassword = /Password: (\S+)/.exec(reset.stdout)![1];
+    expect(newPassword).not.toBe(demoPassword);
+    const offline = run(['token', '--email', 'ana@example.com'], env);
+    expect(offline.status).toBe(0);
+
+    // The second start creates nothing and prints no password; keys and users survived.
+    server = await start(env, port);
+    try {
+      expect(server.stdout()).not.toContain('Password:');
+      const res = await fetch(`${baseUrl}/v1/teams`, {
+        headers: { authorization: `Bearer ${offline.stdout.trim()}` },
+      });
+      expect(res.status).toBe(200);
+      await expect(
+        obtainTokens(baseUrl, { email: 'demo@bulwark.local', password: demoPassword }),
+      ).rejects.toThrow(/expected the consent page/);
+      await obtainTokens(baseUrl, { email: 'demo@bulwark.local', password: newPassword });
+    } finally {
+      await server.stop();
+    }
+    expect(statSync(join(dataDir, 'oauth-keys.json')).mode & 0o777).toBe(0o600);
+  }, 180_000);
 });
