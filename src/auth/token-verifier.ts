@@ -80,18 +80,20 @@ export class TokenVerifier {
 
   /** The issuer's JWKS, located once (OAUTH_JWKS_URL or the upstream's metadata) and cached. */
   private jwks(): Promise<JWTVerifyGetKey> {
-    this.keys ??= this.locateJwks().then(
-      (url) =>
-        createRemoteJWKSet(new URL(url), { timeoutDuration: 5_000, cooldownDuration: 30_000 }),
-      (error: unknown) => {
-        this.keys = undefined;
-        throw error;
-      },
-    );
+    this.keys ??= Promise.resolve()
+      .then(() => this.locateJwks())
+      .then(
+        (url) =>
+          createRemoteJWKSet(new URL(url), { timeoutDuration: 5_000, cooldownDuration: 30_000 }),
+        (error: unknown) => {
+          this.keys = undefined;
+          throw error;
+        },
+      );
     return this.keys;
   }
 
-  private async locateJwks(): Promise<string> {
+  private locateJwks(): string {
     if (this.config.oauth.jwksUrl) return this.config.oauth.jwksUrl;
     const metadata = this.upstream.current();
     if (!metadata) throw new UnavailableError(this.upstream.unavailableReason());

@@ -43,7 +43,7 @@ export class AuthorizationServer implements OnApplicationShutdown {
     this.provider.on('server_error', (_ctx, error) =>
       this.logger.error({ err: error }, 'Authorization server error'),
     );
-    this.callback = this.provider.callback() as typeof this.callback;
+    this.callback = this.provider.callback();
     this.sweeper = setInterval(
       () => {
         this.records.sweep().catch((error: unknown) => this.logger.warn(String(error)));
@@ -80,7 +80,7 @@ export class AuthorizationServer implements OnApplicationShutdown {
     const defaultResource = `${this.config.baseUrl}/mcp`;
     return {
       adapter: (model: string) => this.records.adapterFor(model),
-      jwks: { keys: this.secrets.keys as NonNullable<Configuration['jwks']>['keys'] },
+      jwks: { keys: this.secrets.keys },
       cookies: {
         keys: this.secrets.cookieKeys,
         long: { httpOnly: true, sameSite: 'lax', signed: true },
@@ -117,7 +117,8 @@ export class AuthorizationServer implements OnApplicationShutdown {
         revocation: {
           enabled: true,
           // A client revokes only its own tokens (RFC 7009 §2.1); others' are silently ignored.
-          allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+          allowedPolicy: (_ctx, client, token) =>
+            Promise.resolve(token.clientId === client.clientId),
         },
         resourceIndicators: {
           enabled: true,
@@ -140,9 +141,10 @@ export class AuthorizationServer implements OnApplicationShutdown {
         },
       },
       // MCP clients register for refresh tokens and expect them; `offline_access` is not needed.
-      issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+      issueRefreshToken: (_ctx, client) =>
+        Promise.resolve(client.grantTypeAllowed('refresh_token')),
       rotateRefreshToken: true,
-      expiresWithSession: async () => false,
+      expiresWithSession: () => Promise.resolve(false),
       ttl: {
         AccessToken: 15 * MINUTE,
         AuthorizationCode: MINUTE,
@@ -155,9 +157,10 @@ export class AuthorizationServer implements OnApplicationShutdown {
       interactions: {
         url: (_ctx, interaction) => `${BUILT_IN_ISSUER_PATH}/interaction/${interaction.uid}`,
       },
-      async renderError(ctx: KoaContextWithOIDC, out) {
+      renderError(ctx: KoaContextWithOIDC, out) {
         ctx.type = 'html';
         ctx.body = errorPage(out.error, out.error_description);
+        return Promise.resolve();
       },
     };
   }

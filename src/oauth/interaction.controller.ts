@@ -179,7 +179,7 @@ export class InteractionController {
 
   private async clientName(clientId: string): Promise<string> {
     const client = await this.server.provider.Client.find(clientId);
-    return (client?.clientName as string | undefined) ?? clientId;
+    return client?.clientName ?? clientId;
   }
 
   private async loginView(details: Details) {

@@ -24,7 +24,7 @@ function generate(): OAuthSecrets {
       alg === 'ES256'
         ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
         : generateKeyPairSync('rsa', { modulusLength: 2048 });
-    return { ...privateKey.export({ format: 'jwk' }), alg, use: 'sig', kid: randomUUID() } as JWK;
+    return { ...privateKey.export({ format: 'jwk' }), alg, use: 'sig', kid: randomUUID() };
   };
   return {
     keys: [key('ES256'), key('RS256')],

@@ -28,14 +28,14 @@ const runAuth = (
   iss?: string,
 ) =>
   sdk === 'v1'
-    ? authV1(client as never, { serverUrl, authorizationCode })
-    : authV2(client as never, { serverUrl, authorizationCode, iss });
+    ? authV1(client, { serverUrl, authorizationCode })
+    : authV2(client, { serverUrl, authorizationCode, iss });
 
 async function listAndCall(sdk: Sdk, client: MemoryOAuthClient, serverUrl: string) {
   const url = new URL(serverUrl);
   if (sdk === 'v1') {
     const mcp = new ClientV1({ name: 'oauth-test', version: '1.0.0' });
-    await mcp.connect(new TransportV1(url, { authProvider: client as never }));
+    await mcp.connect(new TransportV1(url, { authProvider: client }));
     try {
       const tools = (await mcp.listTools()).tools.map((t) => t.name);
       const result = await mcp.callTool({ name: 'list-teams', arguments: {} });

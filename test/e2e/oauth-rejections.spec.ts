@@ -69,7 +69,7 @@ describe('OAuth rejections: tokens at /mcp and /v1', () => {
     expect(body.result).toBeDefined();
   });
 
-  const cases: [string, () => Promise<string>, RegExp][] = [
+  const cases: [string, () => string | Promise<string>, RegExp][] = [
     [
       'a token for another resource (wrong audience)',
       async () => (await obtainTokens(server.url, USER, { resource: OTHER_RESOURCE })).access_token,
@@ -83,7 +83,7 @@ describe('OAuth rejections: tokens at /mcp and /v1', () => {
     ],
     [
       'an unsigned token (alg: none)',
-      async () => {
+      () => {
         const claims = decodeJwt(tokens.access_token);
         const enc = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
         return `${enc({ alg: 'none', typ: 'at+jwt' })}.${enc(claims)}.`;
@@ -92,7 +92,7 @@ describe('OAuth rejections: tokens at /mcp and /v1', () => {
     ],
     [
       'a token whose claims were changed after signing',
-      async () => resign(tokens.access_token, (c) => (c.sub = 'user_someone_else')),
+      () => resign(tokens.access_token, (c) => (c.sub = 'user_someone_else')),
       /could not be verified/,
     ],
   ];
