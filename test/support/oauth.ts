@@ -19,8 +19,9 @@ export async function freePort(): Promise<number> {
 
 export interface OAuthTestApp {
   app: INestApplication;
-  /** BASE_URL, which is also where it listens: OAuth clients check that the two agree. */
+  /** Where it listens; also BASE_URL unless `env` names another (OAuth clients need them equal). */
   url: string;
+  baseUrl: string;
   env: Record<string, string>;
   users: UsersService;
   close(): Promise<void>;
@@ -49,7 +50,8 @@ export async function startOAuthApp(
   if (awaitUpstream) await app.get(OAuthUpstream).ready();
   return {
     app,
-    url: appEnv.BASE_URL,
+    url: `http://127.0.0.1:${appEnv.PORT}`,
+    baseUrl: appEnv.BASE_URL,
     env: appEnv,
     users: app.get(UsersService),
     close: () => app.close(),

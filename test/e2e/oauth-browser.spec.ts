@@ -1,0 +1,205 @@
+import { Browser, BrowserContext, chromium, Page, Response } from 'playwright-core';
+import {
+  authorizationUrl,
+  OAuthTestApp,
+  pkce,
+  registerClient,
+  startOAuthApp,
+  tokenRequest,
+} from '../support/oauth';
+
+jest.setTimeout(60_000);
+
+const USER = { email: 'ops@example.com', password: 'correct horse battery staple' };
+const REDIRECT_URI = 'http://127.0.0.1:9/callback';
+/** Markup in the name: the pages must show it as text, never render it. */
+const CLIENT_NAME = 'Acme <b>Bold</b> & "Co" Agent';
+const SCOPE = 'bulwark:read bulwark:write';
+
+/** The sign-in and consent pages in a real browser: labels, roles, headers, redirects. */
+describe('OAuth sign-in and consent pages in headless Chromium', () => {
+  let server: OAuthTestApp;
+  let browser: Browser;
+  let context: BrowserContext | undefined;
+
+  beforeAll(async () => {
+    server = await startOAuthApp();
+    await server.users.create(USER);
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+  });
+  afterEach(async () => {
+    await context?.close();
+    context = undefined;
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  /** A fresh browser profile (no cookies) whose visits to the redirect URI never leave it. */
+  async function openPage(): Promise<Page> {
+    context = await browser.newContext();
+    await context.route(`${REDIRECT_URI}**`, (route) =>
+      route.fulfill({ status: 200, contentType: 'text/plain', body: 'ok' }),
+    );
+    return context.newPage();
+  }
+
+  /** Registers a client and builds its authorization URL (PKCE S256, resource, state). */
+  async function startAuthorization(state: string) {
+    const client = await registerClient(server.url, {
+      client_name: CLIENT_NAME,
+      redirect_uris: [REDIRECT_URI],
+    });
+    const { verifier, challenge } = pkce();
+    const resource = `${server.url}/mcp`;
+    const url = authorizationUrl(server.url, {
+      client_id: client.client_id,
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      scope: SCOPE,
+      resource,
+      state,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
+    return { client, verifier, resource, url };
+  }
+
+  /** The GET that renders an interaction page (login or consent), after any redirects. */
+  const interactionPage = (page: Page): Promise<Response> =>
+    page.waitForResponse(
+      (r) =>
+        r.request().method() === 'GET' &&
+        /\/oauth\/interaction\/[^/?]+$/.test(new URL(r.url()).pathname),
+    );
+
+  async function expectLoginForm(page: Page): Promise<void> {
+    await expect(page.getByRole('heading', { name: 'Sign in to Bulwark' }).count()).resolves.toBe(
+      1,
+    );
+    await expect(page.getByLabel('E-mail').getAttribute('type')).resolves.toBe('email');
+    await expect(page.getByLabel('Password').getAttribute('type')).resolves.toBe('password');
+    await expect(page.getByRole('button', { name: 'Sign in' }).count()).resolves.toBe(1);
+  }
+
+  async function signIn(page: Page, password: string): Promise<Response> {
+    await page.getByLabel('E-mail').fill(USER.email);
+    await page.getByLabel('Password').fill(password);
+    const [response] = await Promise.all([
+      password === USER.password
+        ? interactionPage(page)
+        : page.waitForResponse(
+            (r) => r.request().method() === 'POST' && r.url().endsWith('/login'),
+          ),
+      page.getByRole('button', { name: 'Sign in' }).click(),
+    ]);
+    await page.waitForLoadState('domcontentloaded');
+    return response;
+  }
+
+  async function expectConsentPage(page: Page, consent: Response): Promise<void> {
+    expect(consent.status()).toBe(200);
+    const headers = await consent.allHeaders();
+    expect(headers['x-frame-options']).toBe('DENY');
+    expect(headers['content-security-policy']).toContain("frame-ancestors 'none'");
+
+    const heading = page.getByRole('heading', { level: 1 });
+    await expect(heading.textContent()).resolves.toBe(`Allow ${CLIENT_NAME} to use Bulwark?`);
+    await expect(page.locator('#client-name').textContent()).resolves.toBe(CLIENT_NAME);
+    // Escaped, not rendered: no <b> element came out of the client's name.
+    await expect(page.locator('#client-name b').count()).resolves.toBe(0);
+    await expect(page.locator('main b').count()).resolves.toBe(0);
+
+    const scopes = await page.locator('#scopes li').allTextContents();
+    expect(scopes).toHaveLength(2);
+    expect(scopes[0]).toContain('bulwark:read');
+    expect(scopes[1]).toContain('bulwark:write');
+    await expect(page.getByRole('button', { name: 'Allow' }).count()).resolves.toBe(1);
+    await expect(page.getByRole('button', { name: 'Deny' }).count()).resolves.toBe(1);
+  }
+
+  /** Clicks a consent button and waits for the browser to land on the redirect URI. */
+  async function decide(page: Page, button: 'Allow' | 'Deny'): Promise<URL> {
+    await Promise.all([
+      page.waitForURL((u) => u.href.startsWith(REDIRECT_URI)),
+      page.getByRole('button', { name: button }).click(),
+    ]);
+    await expect(page.locator('body').textContent()).resolves.toBe('ok');
+    return new URL(page.url());
+  }
+
+  it('signs in, shows the consent page, and returns a code that exchanges for a token', async () => {
+    const state = 'browser-state-allow';
+    const { client, verifier, resource, url } = await startAuthorization(state);
+    const page = await openPage();
+
+    const [login] = await Promise.all([interactionPage(page), page.goto(url)]);
+    expect(login.status()).toBe(200);
+    await expectLoginForm(page);
+    // The client's name on the sign-in page is text too.
+    await expect(page.locator('main p strong').first().textContent()).resolves.toBe(CLIENT_NAME);
+    await expect(page.locator('main b').count()).resolves.toBe(0);
+
+    const consent = await signIn(page, USER.password);
+    await expectConsentPage(page, consent);
+    await expect(page.getByText(`Signed in as ${USER.email}`).count()).resolves.toBe(1);
+
+    const redirect = await decide(page, 'Allow');
+    expect(redirect.origin + redirect.pathname).toBe(REDIRECT_URI);
+    expect(redirect.searchParams.get('state')).toBe(state);
+    expect(redirect.searchParams.get('iss')).toBe(server.url);
+    const code = redirect.searchParams.get('code');
+    expect(code).toBeTruthy();
+
+    const { status, body } = await tokenRequest(server.url, {
+      grant_type: 'authorization_code',
+      code: code!,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+      client_id: client.client_id,
+      resource,
+    });
+    expect(status).toBe(200);
+    expect(body.access_token).toEqual(expect.any(String));
+    expect(body.token_type).toMatch(/^bearer$/i);
+  });
+
+  it('shows an alert for a wrong password, then sends Deny back as access_denied', async () => {
+    const state = 'browser-state-deny';
+    const { url } = await startAuthorization(state);
+    const page = await openPage();
+    await page.goto(url);
+    await expectLoginForm(page);
+
+    const failed = await signIn(page, 'not the password');
+    expect(failed.status()).toBe(401);
+    const alert = page.getByRole('alert');
+    await expect(alert.count()).resolves.toBe(1);
+    await expect(alert.textContent()).resolves.toBe('Wrong e-mail or password.');
+    await expectLoginForm(page);
+    // The e-mail is kept, the password is not.
+    await expect(page.getByLabel('E-mail').inputValue()).resolves.toBe(USER.email);
+    await expect(page.getByLabel('Password').inputValue()).resolves.toBe('');
+
+    const consent = await signIn(page, USER.password);
+    await expectConsentPage(page, consent);
+
+    const redirect = await decide(page, 'Deny');
+    expect(redirect.origin + redirect.pathname).toBe(REDIRECT_URI);
+    expect(redirect.searchParams.get('error')).toBe('access_denied');
+    expect(redirect.searchParams.get('state')).toBe(state);
+    expect(redirect.searchParams.get('code')).toBeNull();
+  });
+});
