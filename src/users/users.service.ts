@@ -22,13 +22,14 @@ export class UsersService {
     const { email, password } = parseInput(CreateUserInput, input);
     const passwordHash = await hashPassword(password);
     const repo = this.dataSource.getRepository(UserEntity);
-    if (await this.findByEmail(email)) {
-      throw new ConflictError(
-        `A user with e-mail ${email} already exists. Use \`bulwark users reset-password --email ${email}\` to change its password.`,
-      );
+    if (await this.findByEmail(email)) throw duplicate(email);
+    try {
+      return toView(await repo.save(repo.create({ id: newId('user'), email, passwordHash })));
+    } catch (error) {
+      // Two creations racing: the unique index decides, and the loser gets the same answer.
+      if ((error as { code?: string }).code === '23505') throw duplicate(email);
+      throw error;
     }
-    const user = await repo.save(repo.create({ id: newId('user'), email, passwordHash }));
-    return toView(user);
   }
 
   async list(): Promise<UserView[]> {
@@ -93,6 +94,12 @@ export class UsersService {
       .where('lower(u.email) = :email', { email })
       .getOne();
   }
+}
+
+function duplicate(email: string): ConflictError {
+  return new ConflictError(
+    `A user with e-mail ${email} already exists. Use \`bulwark users reset-password --email ${email}\` to change its password.`,
+  );
 }
 
 function toView(user: UserEntity): UserView {

@@ -35,6 +35,9 @@ describe('OAuth sign-in and consent pages in headless Chromium', () => {
         '--disable-component-update',
         '--disable-sync',
         '--no-first-run',
+        // The redirect URI's port 9 (discard) is on Chromium's blocked list, which is checked
+        // before request interception; the route below answers for it instead.
+        '--explicitly-allowed-ports=9',
       ],
     });
   });

@@ -88,7 +88,12 @@ export class FormBrowser {
   }
 
   /** Submits the page's form (the first one, or the one whose action contains `action`). */
-  async submit(page: Page, fields: Record<string, string>, action?: string): Promise<Page> {
+  async submit(
+    page: Page,
+    fields: Record<string, string>,
+    action?: string,
+    headers: Record<string, string> = {},
+  ): Promise<Page> {
     const forms = [
       ...page.html.matchAll(/<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/g),
     ];
@@ -104,7 +109,11 @@ export class FormBrowser {
     for (const [name, value] of Object.entries(fields)) body.set(name, value);
     return this.request(new URL(decodeHtml(form[1]), page.url).href, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: this.origin },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: this.origin,
+        ...headers,
+      },
       body: body.toString(),
     });
   }

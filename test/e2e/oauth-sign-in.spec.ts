@@ -1,0 +1,145 @@
+import {
+  authorizationUrl,
+  FormBrowser,
+  OAuthTestApp,
+  Page,
+  pkce,
+  registerClient,
+  startOAuthApp,
+} from '../support/oauth';
+
+jest.setTimeout(90_000);
+
+const ANA = { email: 'ana@example.com', password: 'correct horse battery staple' };
+const BO = { email: 'bo@example.com', password: 'another long passphrase' };
+
+/**
+ * The sign-in and consent pages as a hostile world uses them: forged and cross-site posts,
+ * password guessing per account and per address, stale interactions.
+ */
+describe('sign-in and consent pages', () => {
+  let server: OAuthTestApp;
+  let clientId: string;
+
+  beforeAll(async () => {
+    server = await startOAuthApp({ TRUST_PROXY: 'loopback' });
+    await server.users.create(ANA);
+    await server.users.create(BO);
+    clientId = (await registerClient(server.url, { client_name: 'Sign-in tests' })).client_id;
+  });
+  afterAll(() => server.close());
+
+  /** A fresh browser on the sign-in page of a new authorization request. */
+  async function loginPage(): Promise<{ browser: FormBrowser; page: Page }> {
+    const browser = new FormBrowser(server.url);
+    const page = await browser.get(
+      authorizationUrl(server.url, {
+        client_id: clientId,
+        response_type: 'code',
+        redirect_uri: 'http://127.0.0.1:9/callback',
+        scope: 'bulwark:read',
+        code_challenge: pkce().challenge,
+        code_challenge_method: 'S256',
+      }),
+    );
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('<label for="email">E-mail</label>');
+    expect(page.html).toContain('<label for="password">Password</label>');
+    return { browser, page };
+  }
+
+  it('refuses a post without the page CSRF token, or from another origin', async () => {
+    const { browser, page } = await loginPage();
+    const forged = await browser.submit(page, { ...ANA, csrf: 'forged' });
+    expect(forged.status).toBe(403);
+    expect(forged.html).toContain('The form expired or was not sent from this page');
+    const crossSite = await browser.submit(page, ANA, undefined, {
+      origin: 'https://evil.example',
+    });
+    expect(crossSite.status).toBe(403);
+    // The genuine form still works afterwards.
+    const consent = await browser.submit(page, ANA);
+    expect(consent.html).toContain('It asks for');
+  });
+
+  it('shows an expired-session page, not a stack trace, for an interaction without its cookie', async () => {
+    const { page } = await loginPage();
+    const stranger = await new FormBrowser(server.url).get(page.url);
+    expect(stranger.status).toBe(400);
+    expect(stranger.html).toContain('session_expired');
+    expect(stranger.headers.get('x-frame-options')).toBe('DENY');
+  });
+
+  it('says only "wrong e-mail or password", for a wrong password and an unknown account alike', async () => {
+    for (const credentials of [
+      { email: BO.email, password: 'not the password' },
+      { email: 'nobody@example.com', password: 'whatever it is' },
+    ]) {
+      const { browser, page } = await loginPage();
+      const answer = await browser.submit(page, credentials, undefined, {
+        'x-forwarded-for': '192.0.2.50',
+      });
+      expect(answer.status).toBe(401);
+      expect(answer.html).toContain('Wrong e-mail or password.');
+      expect(answer.html).toContain(`value="${credentials.email}"`);
+    }
+  });
+
+  it('locks an account after 10 failed attempts from anywhere, even for the right password, and no other account', async () => {
+    const victim = { email: 'victim@example.com', password: 'the real passphrase' };
+    await server.users.create(victim);
+    for (let i = 0; i < 10; i++) {
+      const { browser, page } = await loginPage();
+      const answer = await browser.submit(
+        page,
+        { email: victim.email, password: `guess ${i}` },
+        undefined,
+        // Spread over many addresses, as a botnet would.
+        { 'x-forwarded-for': `198.51.100.${i}` },
+      );
+      expect(answer.status).toBe(401);
+    }
+    const { browser, page } = await loginPage();
+    const locked = await browser.submit(page, victim, undefined, {
+      'x-forwarded-for': '198.51.100.99',
+    });
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(locked.html).toContain('Too many sign-in attempts');
+    const other = await loginPage();
+    const fine = await other.browser.submit(other.page, ANA, undefined, {
+      'x-forwarded-for': '198.51.100.99',
+    });
+    expect(fine.html).toContain('It asks for');
+  });
+
+  it('limits sign-in posts from one address to 30 per 15 minutes', async () => {
+    const from = { 'x-forwarded-for': '203.0.113.7' };
+    const { browser, page } = await loginPage();
+    for (let i = 0; i < 30; i++) {
+      const answer = await browser.submit(
+        page,
+        { email: `user${i}@example.com`, password: 'wrong password here' },
+        undefined,
+        from,
+      );
+      expect(answer.status).toBe(401);
+    }
+    const limited = await browser.submit(page, ANA, undefined, from);
+    expect(limited.status).toBe(429);
+    // Another address is unaffected.
+    const elsewhere = await browser.submit(page, ANA, undefined, {
+      'x-forwarded-for': '203.0.113.8',
+    });
+    expect(elsewhere.html).toContain('It asks for');
+  });
+
+  it('returns access_denied to the client when the user denies consent', async () => {
+    const { browser, page } = await loginPage();
+    const consent = await browser.submit(page, ANA);
+    expect(consent.html).toContain('<code>bulwark:read</code>');
+    expect(consent.html).not.toContain('<code>bulwark:write</code>');
+    await browser.submit(consent, { decision: 'deny' });
+    expect(browser.leftTo?.searchParams.get('error')).toBe('access_denied');
+  });
+});
