@@ -70,4 +70,49 @@ describe(loadConfig.name, () => {
       /ALLOWED_HOSTS: expected host names/,
     );
   });
+
+  it('uses the built-in authorization server (issuer BASE_URL) unless OAUTH_ISSUER names a provider, kept verbatim', () => {
+    expect(loadConfig({}).oauth).toMatchObject({
+      issuer: 'http://localhost:3000',
+      external: false,
+      resources: ['http://localhost:3000/mcp', 'http://localhost:3000/v1'],
+    });
+    // Auth0's issuers end in a slash, and issuers compare as exact strings.
+    expect(loadConfig({ OAUTH_ISSUER: 'https://tenant.eu.auth0.com/' }).oauth).toMatchObject({
+      issuer: 'https://tenant.eu.auth0.com/',
+      external: true,
+    });
+    expect(
+      loadConfig({
+        OAUTH_EXTRA_RESOURCES: 'https://eu.example.com/mcp, https://us.example.com/mcp',
+      }).oauth.resources,
+    ).toEqual([
+      'http://localhost:3000/mcp',
+      'http://localhost:3000/v1',
+      'https://eu.example.com/mcp',
+      'https://us.example.com/mcp',
+    ]);
+    expect(() => loadConfig({ OAUTH_EXTRA_RESOURCES: 'eu.example.com' })).toThrow(
+      /OAUTH_EXTRA_RESOURCES: expected resource URLs/,
+    );
+  });
+
+  it.each([
+    [undefined, false],
+    ['false', false],
+    ['true', true],
+    ['2', 2],
+    ['loopback', 'loopback'],
+    ['10.0.0.0/8, 192.168.1.5', '10.0.0.0/8, 192.168.1.5'],
+  ])('reads TRUST_PROXY=%j as express trust proxy %j', (value, expected) => {
+    expect(loadConfig(value === undefined ? {} : { TRUST_PROXY: value }).trustProxy).toEqual(
+      expected,
+    );
+  });
+
+  it('refuses a TRUST_PROXY it cannot read', () => {
+    expect(() => loadConfig({ TRUST_PROXY: 'everyone' })).toThrow(
+      /TRUST_PROXY: expected true, false/,
+    );
+  });
 });

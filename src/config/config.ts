@@ -230,7 +230,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     encryptionKey: e.ENCRYPTION_KEY,
     trustProxy: trustProxy(e.TRUST_PROXY),
     oauth: {
-      issuer: (e.OAUTH_ISSUER ?? baseUrl).replace(/\/+$/, ''),
+      // Kept exactly as given: issuers compare as strings (RFC 8414 §3.3), and some end in a
+      // slash (Auth0's do).
+      issuer: e.OAUTH_ISSUER ?? baseUrl,
       external: e.OAUTH_ISSUER !== undefined,
       resources: [
         `${baseUrl}/mcp`,

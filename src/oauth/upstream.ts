@@ -133,7 +133,7 @@ export class OAuthUpstream implements OnApplicationBootstrap, OnApplicationShutd
    */
   private async fetchMetadata(): Promise<UpstreamMetadata> {
     const issuer = new URL(this.config.oauth.issuer);
-    const path = issuer.pathname === '/' ? '' : issuer.pathname;
+    const path = issuer.pathname.replace(/\/+$/, '');
     const candidates = this.config.oauth.external
       ? [
           `${issuer.origin}/.well-known/oauth-authorization-server${path}`,

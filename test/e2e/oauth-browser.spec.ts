@@ -1,3 +1,5 @@
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Browser, BrowserContext, chromium, Page, Response } from 'playwright-core';
 import {
   authorizationUrl,
@@ -11,7 +13,6 @@ import {
 jest.setTimeout(60_000);
 
 const USER = { email: 'ops@example.com', password: 'correct horse battery staple' };
-const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 /** Markup in the name: the pages must show it as text, never render it. */
 const CLIENT_NAME = 'Acme <b>Bold</b> & "Co" Agent';
 const SCOPE = 'bulwark:read bulwark:write';
@@ -21,8 +22,20 @@ describe('OAuth sign-in and consent pages in headless Chromium', () => {
   let server: OAuthTestApp;
   let browser: Browser;
   let context: BrowserContext | undefined;
+  /**
+   * The client's loopback redirect URI, served for real: page.route cannot answer it, since
+   * Playwright routes only the first request of a redirect chain and the browser gets here by a
+   * 303 from the server. (The helpers' usual http://127.0.0.1:9 is also a port Chromium blocks.)
+   */
+  let callback: Server;
+  let REDIRECT_URI: string;
 
   beforeAll(async () => {
+    callback = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+    await new Promise<void>((resolve) => callback.listen(0, '127.0.0.1', resolve));
+    REDIRECT_URI = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
     server = await startOAuthApp();
     await server.users.create(USER);
     browser = await chromium.launch({
@@ -35,9 +48,6 @@ describe('OAuth sign-in and consent pages in headless Chromium', () => {
         '--disable-component-update',
         '--disable-sync',
         '--no-first-run',
-        // The redirect URI's port 9 (discard) is on Chromium's blocked list, which is checked
-        // before request interception; the route below answers for it instead.
-        '--explicitly-allowed-ports=9',
       ],
     });
   });
@@ -48,14 +58,12 @@ describe('OAuth sign-in and consent pages in headless Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    await new Promise((resolve) => callback?.close(resolve));
   });
 
-  /** A fresh browser profile (no cookies) whose visits to the redirect URI never leave it. */
+  /** A page in a fresh browser profile (no cookies). */
   async function openPage(): Promise<Page> {
     context = await browser.newContext();
-    await context.route(`${REDIRECT_URI}**`, (route) =>
-      route.fulfill({ status: 200, contentType: 'text/plain', body: 'ok' }),
-    );
     return context.newPage();
   }
 
