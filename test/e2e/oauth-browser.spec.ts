@@ -28,14 +28,14 @@ describe('OAuth sign-in and consent pages in headless Chromium', () => {
    * 303 from the server. (The helpers' usual http://127.0.0.1:9 is also a port Chromium blocks.)
    */
   let callback: Server;
-  let REDIRECT_URI: string;
+  let redirectUri: string;
 
   beforeAll(async () => {
     callback = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     });
     await new Promise<void>((resolve) => callback.listen(0, '127.0.0.1', resolve));
-    REDIRECT_URI = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
+    redirectUri = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
     server = await startOAuthApp();
     await server.users.create(USER);
     browser = await chromium.launch({
@@ -71,14 +71,14 @@ describe('OAuth sign-in and consent pages in headless Chromium', () => {
   async function startAuthorization(state: string) {
     const client = await registerClient(server.url, {
       client_name: CLIENT_NAME,
-      redirect_uris: [REDIRECT_URI],
+      redirect_uris: [redirectUri],
     });
     const { verifier, challenge } = pkce();
     const resource = `${server.url}/mcp`;
     const url = authorizationUrl(server.url, {
       client_id: client.client_id,
       response_type: 'code',
-      redirect_uri: REDIRECT_URI,
+      redirect_uri: redirectUri,
       scope: SCOPE,
       resource,
       state,
@@ -105,19 +105,39 @@ describe('OAuth sign-in and consent pages in headless Chromium', () => {
     await expect(page.getByRole('button', { name: 'Sign in' }).count()).resolves.toBe(1);
   }
 
+  /** The response to the form POST to `…/interaction/<uid>/<step>` (login or consent). */
+  const formPost = (page: Page, step: 'login' | 'consent'): Promise<Response> =>
+    page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith(`/${step}`));
+
+  /**
+   * A form POST that should redirect on (303); on anything else, fails with the status and the
+   * page the server answered instead (for a 403: the same-origin/CSRF check refused the form).
+   */
+  async function expectRedirect(post: Response): Promise<void> {
+    const status = post.status();
+    expect(status === 303 ? status : `${status}: ${await post.text()}`).toBe(303);
+  }
+
+  /**
+   * Fills the labelled fields and clicks "Sign in". Returns the POST's response for a wrong
+   * password (the sign-in page again), or the consent page it redirects to for the right one.
+   */
   async function signIn(page: Page, password: string): Promise<Response> {
     await page.getByLabel('E-mail').fill(USER.email);
     await page.getByLabel('Password').fill(password);
-    const [response] = await Promise.all([
-      password === USER.password
-        ? interactionPage(page)
-        : page.waitForResponse(
-            (r) => r.request().method() === 'POST' && r.url().endsWith('/login'),
-          ),
-      page.getByRole('button', { name: 'Sign in' }).click(),
-    ]);
+    const posted = formPost(page, 'login');
+    const next = interactionPage(page);
+    next.catch(() => undefined); // not awaited when the POST already failed the test
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const post = await posted;
+    if (password !== USER.password) {
+      await page.waitForLoadState('domcontentloaded');
+      return post;
+    }
+    await expectRedirect(post);
+    const consent = await next;
     await page.waitForLoadState('domcontentloaded');
-    return response;
+    return consent;
   }
 
   async function expectConsentPage(page: Page, consent: Response): Promise<void> {
@@ -143,10 +163,12 @@ describe('OAuth sign-in and consent pages in headless Chromium', () => {
 
   /** Clicks a consent button and waits for the browser to land on the redirect URI. */
   async function decide(page: Page, button: 'Allow' | 'Deny'): Promise<URL> {
-    await Promise.all([
-      page.waitForURL((u) => u.href.startsWith(REDIRECT_URI)),
-      page.getByRole('button', { name: button }).click(),
-    ]);
+    const posted = formPost(page, 'consent');
+    const landed = page.waitForURL((u) => u.href.startsWith(redirectUri));
+    landed.catch(() => undefined); // not awaited when the POST already failed the test
+    await page.getByRole('button', { name: button }).click();
+    await expectRedirect(await posted);
+    await landed;
     await expect(page.locator('body').textContent()).resolves.toBe('ok');
     return new URL(page.url());
   }
@@ -168,7 +190,7 @@ describe('OAuth sign-in and consent pages in headless Chromium', () => {
     await expect(page.getByText(`Signed in as ${USER.email}`).count()).resolves.toBe(1);
 
     const redirect = await decide(page, 'Allow');
-    expect(redirect.origin + redirect.pathname).toBe(REDIRECT_URI);
+    expect(redirect.origin + redirect.pathname).toBe(redirectUri);
     expect(redirect.searchParams.get('state')).toBe(state);
     expect(redirect.searchParams.get('iss')).toBe(server.url);
     const code = redirect.searchParams.get('code');
@@ -177,7 +199,7 @@ describe('OAuth sign-in and consent pages in headless Chromium', () => {
     const { status, body } = await tokenRequest(server.url, {
       grant_type: 'authorization_code',
       code: code!,
-      redirect_uri: REDIRECT_URI,
+      redirect_uri: redirectUri,
       code_verifier: verifier,
       client_id: client.client_id,
       resource,
@@ -208,7 +230,7 @@ describe('OAuth sign-in and consent pages in headless Chromium', () => {
     await expectConsentPage(page, consent);
 
     const redirect = await decide(page, 'Deny');
-    expect(redirect.origin + redirect.pathname).toBe(REDIRECT_URI);
+    expect(redirect.origin + redirect.pathname).toBe(redirectUri);
     expect(redirect.searchParams.get('error')).toBe('access_denied');
     expect(redirect.searchParams.get('state')).toBe(state);
     expect(redirect.searchParams.get('code')).toBeNull();
