@@ -61,6 +61,9 @@ export function benchEnv(issuer: string): NodeJS.ProcessEnv {
     BASE_URL,
     DATA_DIR: 'memory://',
     OAUTH_ISSUER: issuer,
+    // The bare-v1 server is an application context without HTTP, which never fetches the
+    // issuer's metadata; both servers read the keys from here.
+    OAUTH_JWKS_URL: `${issuer}/jwks`,
     LOG_LEVEL: 'silent',
     ALLOWED_HOSTS: '127.0.0.1',
   };

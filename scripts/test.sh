@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test tier. Sets up what the tests need itself: PostgreSQL must answer on
 # 127.0.0.1:5432 (started here if the machine has it installed but stopped), Redis is used at
-# 127.0.0.1:6379 when it answers, and ClickHouse is installed from Debian when missing.
+# 127.0.0.1:6379 when it answers, and ClickHouse and Chromium are installed from Debian when
+# missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,10 +28,24 @@ ensure_redis() {
   exit 1
 }
 
+# Headless Chromium for the browser tests of the sign-in pages (driven by playwright-core).
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then return; fi
+  echo "Installing Chromium..."
+  if ! apt-get install -y --no-install-recommends chromium; then
+    apt-get update
+    apt-get install -y --no-install-recommends chromium
+  fi
+  if [ -x /usr/bin/chromium ]; then return; fi
+  echo "Chromium is not installed at /usr/bin/chromium (apt-get install chromium)." >&2
+  exit 1
+}
+
 [ -n "${TEST_POSTGRES_URL:-}" ] || ensure_postgres
 [ -n "${TEST_REDIS_URL:-}" ] || ensure_redis
 # ClickHouse (Debian's 18.16) is installed if missing; each test file starts its own server.
 echo "== clickhouse"; bash scripts/clickhouse.sh ensure
+echo "== chromium"; ensure_chromium
 
 echo "== build"; node scripts/build-if-stale.mjs   # the CLI tests run the built bin, as users do
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../src/config/config';
 import { createApp } from '../../src/main';
+import { OAuthUpstream } from '../../src/oauth/upstream';
 import { benchEnv } from '../protocol';
 import { runChild } from './child';
 import { Running } from './running';
@@ -10,6 +11,8 @@ import { Running } from './running';
 export async function startApp(issuer: string): Promise<Running> {
   const app = await createApp(loadConfig(benchEnv(issuer)));
   await app.listen(0, '127.0.0.1');
+  // /mcp answers 503 until the issuer's metadata is in.
+  await app.get(OAuthUpstream).ready();
   const server = app.getHttpServer() as Server;
   return {
     port: (server.address() as AddressInfo).port,
