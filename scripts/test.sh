@@ -28,16 +28,23 @@ ensure_redis() {
   exit 1
 }
 
-# Headless Chromium for the browser tests of the sign-in pages (driven by playwright-core).
+# Debian's Chromium for the browser tests of the sign-in pages (playwright-core drives it headless,
+# at /usr/bin/chromium). The package lists may be missing or stale on a fresh machine: update only
+# if the install fails. apt output goes to a log that is shown only when the install fails.
 ensure_chromium() {
   if [ -x /usr/bin/chromium ]; then return; fi
   echo "Installing Chromium..."
-  if ! apt-get install -y --no-install-recommends chromium; then
-    apt-get update
-    apt-get install -y --no-install-recommends chromium
+  mkdir -p .tmp
+  local log=.tmp/chromium-install.log status=0
+  : >"$log"
+  local install=(apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 chromium)
+  if ! DEBIAN_FRONTEND=noninteractive "${install[@]}" >>"$log" 2>&1; then
+    { DEBIAN_FRONTEND=noninteractive apt-get update -q >>"$log" 2>&1 &&
+      DEBIAN_FRONTEND=noninteractive "${install[@]}" >>"$log" 2>&1; } || status=$?
   fi
-  if [ -x /usr/bin/chromium ]; then return; fi
-  echo "Chromium is not installed at /usr/bin/chromium (apt-get install chromium)." >&2
+  if [ "$status" = 0 ] && [ -x /usr/bin/chromium ]; then return; fi
+  cat "$log" >&2
+  echo "Chromium could not be installed at /usr/bin/chromium (apt-get install chromium)." >&2
   exit 1
 }
 

@@ -9,7 +9,9 @@ export const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
   'cache-control': 'no-store',
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  // same-origin, not no-referrer: under no-referrer browsers send `Origin: null` on the
+  // page's own form posts, which the cross-site check must refuse. Nothing leaks to the client.
+  'referrer-policy': 'same-origin',
   'x-content-type-options': 'nosniff',
   // No script at all. form-action stays open: after login the flow redirects to the client.
   'content-security-policy':

@@ -111,7 +111,8 @@ export class FormBrowser {
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
-        origin: this.origin,
+        // As browsers do: a page served with `Referrer-Policy: no-referrer` posts `Origin: null`.
+        origin: page.headers.get('referrer-policy') === 'no-referrer' ? 'null' : this.origin,
         ...headers,
       },
       body: body.toString(),
