@@ -40,6 +40,17 @@ export class AuthorizationServer implements OnApplicationShutdown {
     this.provider = new Provider(config.oauth.issuer, this.configuration(users));
     // The server always sees itself at BASE_URL (see handle), so it trusts the headers set there.
     this.provider.proxy = true;
+    // RFC 6749 §3.3: without `scope` the server uses a pre-defined default or refuses. The
+    // default is what the protected-resource metadata advertises; the consent page shows it.
+    this.provider.use(async (ctx, next) => {
+      if (ctx.method === 'GET' && ctx.path === '/auth' && ctx.query.scope === undefined) {
+        ctx.query = { ...ctx.query, scope: RESOURCE_SCOPES.join(' ') };
+        // That rewrote req.url; oidc-provider finds its mount point by comparing it with this.
+        (ctx.req as IncomingMessage & { originalUrl?: string }).originalUrl =
+          BUILT_IN_ISSUER_PATH + ctx.url;
+      }
+      await next();
+    });
     this.provider.on('server_error', (_ctx, error) =>
       this.logger.error({ err: error }, 'Authorization server error'),
     );
