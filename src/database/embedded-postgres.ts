@@ -31,7 +31,8 @@ export class EmbeddedPostgres {
     let location = 'memory://';
     if (dataDir !== 'memory://') {
       location = join(dataDir, 'pglite');
-      mkdirSync(location, { recursive: true });
+      // Owner-only, like everything in DATA_DIR: it holds keys and the CLI's socket.
+      mkdirSync(location, { recursive: true, mode: 0o700 });
     }
     // A few connections are allowed so that a CLI can reach a running server's database.
     const worker = new Worker(join(__dirname, 'pglite.worker.js'), {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
  */
 export function loadOrCreateSecret(dataDir: string, name: string, create: () => string): string {
   const file = join(dataDir, name);
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   try {
     writeFileSync(file, create(), { mode: 0o600, flag: 'wx' });
   } catch (error) {

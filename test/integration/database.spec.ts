@@ -49,9 +49,11 @@ describe.each(DB_KINDS)('storage on %s', (kind) => {
       'audit_entries',
       'memberships',
       'migrations',
+      'oauth_records',
       'rules',
       'sites',
       'teams',
+      'users',
     ]);
     expect(await migrate(ds, kind === 'postgres')).toEqual([]);
   });
