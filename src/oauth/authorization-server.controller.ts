@@ -3,7 +3,14 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Public } from '../auth/auth.decorators';
 import { BUILT_IN_ISSUER_PATH } from '../config/config';
+import { OAuthAbuseLimits, OAuthLimit } from './abuse-limits';
 import { AuthorizationServer } from './authorization-server';
+import { INTERNAL_HEADER, OAuthUpstream } from './upstream';
+
+const DIRECT_LIMITS: Record<string, OAuthLimit> = {
+  [`${BUILT_IN_ISSUER_PATH}/reg`]: 'registerPerIp',
+  [`${BUILT_IN_ISSUER_PATH}/token`]: 'tokenPerIp',
+};
 
 /**
  * Hands every request under `/oauth` (other than the login and consent pages) to the built-in
@@ -13,10 +20,31 @@ import { AuthorizationServer } from './authorization-server';
 @Public()
 @Controller(BUILT_IN_ISSUER_PATH.slice(1))
 export class AuthorizationServerController {
-  constructor(private readonly server: AuthorizationServer) {}
+  constructor(
+    private readonly server: AuthorizationServer,
+    private readonly upstream: OAuthUpstream,
+    private readonly limits: OAuthAbuseLimits,
+  ) {}
 
   @All('*path')
-  handle(@Req() req: Request, @Res() res: Response): Promise<void> {
+  async handle(@Req() req: Request, @Res() res: Response): Promise<void> {
+    // The registration and token endpoints have the same per-IP limits here as at /mcp/register
+    // and /mcp/token, except for the proxy's own calls, which were counted there.
+    const limit = req.method === 'POST' ? DIRECT_LIMITS[req.path] : undefined;
+    if (limit && !this.upstream.isInternal(req.headers[INTERNAL_HEADER])) {
+      const retryAfter = await this.limits.consume(limit, req.ip ?? 'unknown');
+      if (retryAfter) {
+        req.resume();
+        res
+          .status(429)
+          .setHeader('retry-after', String(retryAfter))
+          .json({
+            error: 'temporarily_unavailable',
+            error_description: `Too many requests from this address; retry in ${retryAfter} s.`,
+          });
+        return;
+      }
+    }
     return this.server.handle(req, res);
   }
 }

@@ -126,7 +126,7 @@ export class OAuthProxyController {
         'The OAuth provider does not support dynamic client registration; register a client with it directly.',
       );
     }
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = this.upstream.internalHeaders(target);
     for (const name of FORWARDED_REQUEST_HEADERS) {
       const value = req.headers[name];
       if (typeof value === 'string') headers[name] = value;

@@ -1,3 +1,4 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -21,6 +22,7 @@ export interface UpstreamMetadata {
   [field: string]: unknown;
 }
 
+export const INTERNAL_HEADER = 'x-bulwark-internal';
 const REFRESH_MS = 10 * 60_000;
 const MAX_RETRY_MS = 30_000;
 const FETCH_TIMEOUT_MS = 5_000;
@@ -44,6 +46,11 @@ export class OAuthUpstream implements OnApplicationBootstrap, OnApplicationShutd
   /** Origin this process listens on, for reaching the built-in server (embedded mode). */
   private loopbackOrigin?: string;
   private firstFetch?: Promise<void>;
+  /**
+   * Marks this process's own calls to the built-in server, which has already applied the
+   * per-IP limits at /mcp/register and /mcp/token; random per process, never sent elsewhere.
+   */
+  readonly internalToken = randomBytes(32).toString('base64url');
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -103,6 +110,20 @@ export class OAuthUpstream implements OnApplicationBootstrap, OnApplicationShutd
     return url.startsWith(this.config.baseUrl + '/')
       ? this.loopbackOrigin + url.slice(this.config.baseUrl.length)
       : url;
+  }
+
+  /** Headers for a call to `url`: the internal mark when it goes to the built-in server. */
+  internalHeaders(url: string): Record<string, string> {
+    const builtIn = !this.config.oauth.external && url.startsWith(this.config.baseUrl + '/');
+    return builtIn ? { [INTERNAL_HEADER]: this.internalToken } : {};
+  }
+
+  /** Whether a request to the built-in server came from this process's proxy. */
+  isInternal(headerValue: string | string[] | undefined): boolean {
+    if (typeof headerValue !== 'string') return false;
+    const a = Buffer.from(headerValue);
+    const b = Buffer.from(this.internalToken);
+    return a.length === b.length && timingSafeEqual(a, b);
   }
 
   private async refresh(attempt: number): Promise<void> {

@@ -171,4 +171,27 @@ describe('per-IP limits behind a reverse proxy', () => {
       await server.close();
     }
   });
+
+  it("limits the built-in server's own registration endpoint the same way, without counting the proxy's calls twice", async () => {
+    const server = await startOAuthApp();
+    try {
+      // 20 through the proxy: their inner calls to /oauth/reg are not counted again.
+      for (let i = 0; i < 20; i++) expect((await register(server.url)).status).toBe(201);
+      const direct = () =>
+        fetch(`${server.url}/oauth/reg`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-bulwark-internal': 'guessed' },
+          body: JSON.stringify({
+            redirect_uris: ['http://127.0.0.1:9/cb'],
+            token_endpoint_auth_method: 'none',
+          }),
+        });
+      for (let i = 0; i < 10; i++) expect((await direct()).status).toBe(201);
+      const limited = await direct();
+      expect(limited.status).toBe(429);
+      expect(await limited.json()).toMatchObject({ error: 'temporarily_unavailable' });
+    } finally {
+      await server.close();
+    }
+  });
 });
