@@ -92,9 +92,25 @@ describe('log redaction', () => {
   });
 });
 
-/** Runs a CLI command to completion; stdin is piped when given. */
-function run(args: string[], env: NodeJS.ProcessEnv, input?: string) {
-  return spawnSync('node', [BIN, ...args], { env, input, encoding: 'utf8' });
+/**
+ * Runs a CLI command to completion; stdin is piped when given. Asynchronously: a blocked event
+ * loop would miss the server closing idle keep-alive connections, and the next fetch would
+ * reuse a dead one.
+ */
+function run(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  input?: string,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('node', [BIN, ...args], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
 }
 
 describe('first start, users and tokens from the command line', () => {
@@ -160,28 +176,31 @@ describe('first start, users and tokens from the command line', () => {
       expect(traffic.current.requests).toBeGreaterThan(49_000);
 
       // While the server runs, the CLI goes through its admin socket.
-      const created = run(
+      const created = await run(
         ['users', 'create', '--email', 'Ana@Example.com', '--password-stdin'],
         env,
         'a long enough passphrase\n',
       );
       expect(created.stderr).toBe('');
       expect(created.stdout).toMatch(/^Created ana@example.com \(user_[0-9a-z]{26}\)\.\n$/);
-      const duplicate = run(['users', 'create', '--email', 'ana@example.com'], env);
+      const duplicate = await run(['users', 'create', '--email', 'ana@example.com'], env);
       expect(duplicate.status).toBe(1);
       expect(duplicate.stderr).toContain('already exists');
-      const short = run(
+      const short = await run(
         ['users', 'create', '--email', 'bo@example.com', '--password-stdin'],
         env,
         'short',
       );
       expect(short.status).toBe(1);
       expect(short.stderr).toContain('password: expected at least 12 characters');
-      expect(run(['users', 'list'], env).stdout).toMatch(
+      expect((await run(['users', 'list'], env)).stdout).toMatch(
         /demo@bulwark\.local[\s\S]*ana@example\.com/,
       );
 
-      const token = run(['token', '--email', 'ana@example.com', '--scope', 'bulwark:read'], env);
+      const token = await run(
+        ['token', '--email', 'ana@example.com', '--scope', 'bulwark:read'],
+        env,
+      );
       expect(token.status).toBe(0);
       const me = await fetch(`${baseUrl}/v1/teams`, {
         headers: { authorization: `Bearer ${token.stdout.trim()}` },
@@ -193,11 +212,11 @@ describe('first start, users and tokens from the command line', () => {
     }
 
     // Stopped: the CLI opens the data directory itself.
-    const reset = run(['users', 'reset-password', '--email', 'demo@bulwark.local'], env);
+    const reset = await run(['users', 'reset-password', '--email', 'demo@bulwark.local'], env);
     expect(reset.status).toBe(0);
     const newPassword = /Password: (\S+)/.exec(reset.stdout)![1];
     expect(newPassword).not.toBe(demoPassword);
-    const offline = run(['token', '--email', 'ana@example.com'], env);
+    const offline = await run(['token', '--email', 'ana@example.com'], env);
     expect(offline.status).toBe(0);
 
     // The second start creates nothing and prints no password; keys and users survived.
