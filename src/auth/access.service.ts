@@ -7,7 +7,7 @@ import { SiteEntity } from '../sites/site.entity';
 import { MembershipEntity } from '../teams/membership.entity';
 import { TeamEntity } from '../teams/team.entity';
 import { Actor } from './actor';
-import { Permission, roleAllows, Scope, scopeFor, SCOPES } from './permissions';
+import { hasScope, Permission, roleAllows, Scope, scopeFor } from './permissions';
 
 export interface TeamAccess {
   team: TeamEntity;
@@ -42,9 +42,7 @@ export class AccessService {
 
   /** The token must carry `scope`; `bulwark:write` also covers reads. */
   requireScope(actor: Actor, scope: Scope): void {
-    if (actor.scopes.includes(scope)) return;
-    if (scope === SCOPES.read && actor.scopes.includes(SCOPES.write)) return;
-    throw new InsufficientScopeError(scope);
+    if (!hasScope(actor.scopes, scope)) throw new InsufficientScopeError(scope);
   }
 
   async requireTeam(

@@ -46,3 +46,8 @@ export type Scope = (typeof SCOPES)[keyof typeof SCOPES];
 export function scopeFor(permission: Permission): Scope {
   return permission === 'read' ? SCOPES.read : SCOPES.write;
 }
+
+/** Whether a token's scopes grant `scope`; `bulwark:write` also covers reads. */
+export function hasScope(scopes: readonly string[], scope: Scope): boolean {
+  return scopes.includes(scope) || (scope === SCOPES.read && scopes.includes(SCOPES.write));
+}

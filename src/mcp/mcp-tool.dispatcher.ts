@@ -6,6 +6,7 @@ import {
   ProtocolErrorCode,
 } from '@modelcontextprotocol/server';
 import { Actor } from '../auth/actor';
+import { hasScope } from '../auth/permissions';
 import { DomainError, InsufficientScopeError } from '../common/errors';
 import { parseInput } from '../common/validation';
 import { McpToolRegistry } from './mcp-tool.registry';
@@ -38,7 +39,7 @@ export class McpToolDispatcher {
     }
     const { options } = tool;
     try {
-      if (!context.actor.scopes.includes(options.scope)) {
+      if (!hasScope(context.actor.scopes, options.scope)) {
         throw new InsufficientScopeError(options.scope);
       }
       const input = parseInput(

@@ -6,6 +6,9 @@ import { Actor } from '../auth/actor';
 import { CurrentActor } from '../auth/auth.decorators';
 import { jsonRpcError } from '../common/mcp-http';
 import { McpEndpoint } from './mcp.endpoint';
+import { McpToolRegistry } from './mcp-tool.registry';
+import { InsufficientScopeError } from '../common/errors';
+import { hasScope } from '../auth/permissions';
 
 /**
  * `/mcp`, Streamable HTTP, stateless. It sits behind the same middleware and authentication
@@ -14,7 +17,10 @@ import { McpEndpoint } from './mcp.endpoint';
 @ApiExcludeController()
 @Controller('mcp')
 export class McpController {
-  constructor(private readonly endpoint: McpEndpoint) {}
+  constructor(
+    private readonly endpoint: McpEndpoint,
+    private readonly registry: McpToolRegistry,
+  ) {}
 
   @Post()
   post(@CurrentActor() actor: Actor, @Req() req: Request, @Res() res: Response) {
@@ -29,7 +35,24 @@ export class McpController {
         );
       return;
     }
+    this.requireToolScope(actor, req.body);
     return this.endpoint.handle(req, res, actor);
+  }
+
+  /**
+   * Step-up at the HTTP layer (MCP authorization, "scope challenge"): a tools/call of a tool
+   * whose scope the token lacks answers 403 with `WWW-Authenticate: Bearer
+   * error="insufficient_scope", scope="..."`, so a client can ask the user for the scope and
+   * retry. The JSON-RPC error body names the scope too. Batches are left to the dispatcher,
+   * which refuses the call itself the same way, as a tool error.
+   */
+  private requireToolScope(actor: Actor, body: unknown): void {
+    const message = body as { method?: unknown; params?: { name?: unknown } } | undefined;
+    if (message?.method !== 'tools/call' || typeof message.params?.name !== 'string') return;
+    const tool = this.registry.get(message.params.name);
+    if (tool && !hasScope(actor.scopes, tool.options.scope)) {
+      throw new InsufficientScopeError(tool.options.scope);
+    }
   }
 
   /**

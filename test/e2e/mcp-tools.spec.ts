@@ -324,14 +324,49 @@ describe('MCP access policy', () => {
     await owner.close();
   });
 
-  it('hides write tools from a read-only token and refuses them naming the missing scope', async () => {
+  it('hides write tools from a read-only token and refuses them with a 403 step-up challenge naming the scope', async () => {
     expect((await aliceReadOnly.listTools()).map((tool) => tool.name).sort()).toEqual(READ_TOOLS);
-    const refused = await aliceReadOnly.call('promote-rule', { ruleId: alice.ruleId });
-    expect(refused.isError).toBe(true);
-    expect(text(refused)).toContain('bulwark:write');
+    await expect(aliceReadOnly.call('promote-rule', { ruleId: alice.ruleId })).rejects.toThrow(
+      /bulwark:write/,
+    );
+    // What the client saw: MCP authorization's scope challenge, so it can ask for the scope.
+    const res = await request(t.url)
+      .post('/mcp')
+      .set(
+        'Authorization',
+        `Bearer ${await t.issuer.token('alice', MCP_AUDIENCE, { scope: 'bulwark:read' })}`,
+      )
+      .set('Accept', 'application/json, text/event-stream')
+      .set('MCP-Protocol-Version', '2025-11-25')
+      .send({
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: { name: 'promote-rule', arguments: { ruleId: alice.ruleId } },
+      });
+    expect(res.status).toBe(403);
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer error="insufficient_scope", scope="bulwark:write", resource_metadata="http://bulwark.test/.well-known/oauth-protected-resource/mcp"',
+    );
+    expect(res.body.error.message).toContain('needs the OAuth scope bulwark:write');
     expect(data(await aliceReadOnly.call('get-rule', { ruleId: alice.ruleId }))).toMatchObject({
       mode: 'DRY_RUN',
     });
+  });
+
+  it('lets a write-only token call read tools too (bulwark:write covers reads, as on /v1)', async () => {
+    const writeOnly = await connect(
+      'v2 on 2026-07-28',
+      t.url,
+      await t.issuer.token('alice', MCP_AUDIENCE, { scope: 'bulwark:write' }),
+    );
+    try {
+      expect(data(await writeOnly.call('get-rule', { ruleId: alice.ruleId }))).toMatchObject({
+        mode: 'DRY_RUN',
+      });
+    } finally {
+      await writeOnly.close();
+    }
   });
 
   it('names the expected prefix and the listing tool for a malformed id', async () => {
