@@ -305,6 +305,51 @@ describe('ShieldRule', () => {
       expect(contexts.every((c) => c.disposed)).toBe(true);
     });
 
+    it('repeats a run that timed out (a stalled process), once, in a fresh context', () => {
+      const real = createShieldWaf();
+      let runs = 0;
+      let timeouts = 1;
+      const contexts: WafContext[] = [];
+      const handle: WafHandle = {
+        get disposed() {
+          return real.disposed;
+        },
+        dispose: () => real.dispose(),
+        createContext: () => {
+          const context = real.createContext();
+          contexts.push(context);
+          return {
+            get disposed() {
+              return context.disposed;
+            },
+            dispose: () => context.dispose(),
+            // What libddwaf returns when the budget ran out before any rule matched.
+            run: (payload, timeoutUs) => {
+              runs++;
+              if (timeouts-- > 0) return { timeout: true, events: [] };
+              return context.run(payload, timeoutUs);
+            },
+          };
+        },
+      };
+      const rule = new ShieldRule(ShieldConfig.parse({}), new ShieldDetector(handle));
+      try {
+        expect(verdict('query', "q=1' OR '1'='1", undefined, rule)).toEqual(
+          denied('SQL_INJECTION'),
+        );
+        expect(runs).toBe(2);
+        // Timing out again fails open, after two runs.
+        timeouts = 2;
+        runs = 0;
+        expect(verdict('query', "q=1' OR '1'='1", undefined, rule)).toEqual(ALLOW);
+        expect(runs).toBe(2);
+      } finally {
+        real.dispose();
+      }
+      expect(contexts).toHaveLength(4);
+      expect(contexts.every((c) => c.disposed)).toBe(true);
+    });
+
     it('shares one detector per process and replaces it once disposed', () => {
       const first = ShieldDetector.shared();
       expect(ShieldDetector.shared()).toBe(first);

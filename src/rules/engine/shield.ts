@@ -455,8 +455,14 @@ const ASCII_CHUNK = 4000;
 const WIDE_CHUNK = 1360;
 /** Chunks overlap so a payload of up to this many characters is whole in one of them. */
 const CHUNK_OVERLAP = 512;
-/** Run budget in microseconds. On timeout what matched so far counts; the rest is allowed. */
+/**
+ * Run budget in microseconds. libddwaf measures it on the wall clock, so a run can also time out
+ * because the process was not scheduled (a loaded host), not only because the input is costly:
+ * a run that timed out is repeated once, in a fresh context. If that one times out too, what
+ * matched so far counts; the rest is allowed.
+ */
 const RUN_TIMEOUT_US = 20_000;
+const RUN_ATTEMPTS = 2;
 
 /**
  * Splits a value libddwaf would truncate into overlapping chunks. Later chunks start with
@@ -594,17 +600,21 @@ export class ShieldDetector {
       if (inputs.userAgent !== '') payload[ADDRESS.userAgent] = toContainer([inputs.userAgent]);
     }
     if (Object.keys(payload).length === 0) return found;
-    const context = this.waf.createContext();
-    try {
-      const result = context.run({ ephemeral: payload }, RUN_TIMEOUT_US);
-      for (const event of result.events ?? []) {
-        const attack = attackOf(event);
-        if (attack && want.has(attack)) found.add(attack);
+    for (let attempt = 1; ; attempt++) {
+      const context = this.waf.createContext();
+      let timedOut: boolean;
+      try {
+        const result = context.run({ ephemeral: payload }, RUN_TIMEOUT_US);
+        for (const event of result.events ?? []) {
+          const attack = attackOf(event);
+          if (attack && want.has(attack)) found.add(attack);
+        }
+        timedOut = result.timeout;
+      } finally {
+        context.dispose();
       }
-    } finally {
-      context.dispose();
+      if (!timedOut || attempt >= RUN_ATTEMPTS) return found;
     }
-    return found;
   }
 
   /** Frees the native ruleset; shared() creates a new one if called again. */
