@@ -141,9 +141,7 @@ users
       id: string;
       email: string;
     };
-    process.stdout.write(
-      `Created ${user.email} (${user.id}).${generated ? `\nPassword: ${password}\nIt is shown only now.` : ''}\n`,
-    );
+    process.stdout.write(`Created ${user.email} (${user.id}).${shownOnce(password, generated)}\n`);
   });
 
 users
@@ -175,7 +173,7 @@ users
       email: string;
     };
     process.stdout.write(
-      `Password of ${user.email} changed; its sessions and refresh tokens are revoked.${generated ? `\nPassword: ${password}\nIt is shown only now.` : ''}\n`,
+      `Password of ${user.email} changed; its sessions and refresh tokens are revoked.${shownOnce(password, generated)}\n`,
     );
   });
 
@@ -231,6 +229,11 @@ async function runAdmin(command: string, input: unknown): Promise<unknown> {
 function fail(message: string): never {
   process.stderr.write(`bulwark: ${message}\n`);
   process.exit(1);
+}
+
+/** A generated password, for the one time it is shown; nothing for one the user typed. */
+function shownOnce(password: string, generated: boolean): string {
+  return generated ? `\nPassword: ${password}\nIt is shown only now.` : '';
 }
 
 /** The password piped on stdin (one trailing newline dropped), or a generated one. */

@@ -5,6 +5,7 @@ import { Public } from '../auth/auth.decorators';
 import { BUILT_IN_ISSUER_PATH } from '../config/config';
 import { OAuthAbuseLimits, OAuthLimit } from './abuse-limits';
 import { AuthorizationServer } from './authorization-server';
+import { refusedByLimit } from './oauth-http';
 import { INTERNAL_HEADER, OAuthUpstream } from './upstream';
 
 const DIRECT_LIMITS: Record<string, OAuthLimit> = {
@@ -31,19 +32,12 @@ export class AuthorizationServerController {
     // The registration and token endpoints have the same per-IP limits here as at /mcp/register
     // and /mcp/token, except for the proxy's own calls, which were counted there.
     const limit = req.method === 'POST' ? DIRECT_LIMITS[req.path] : undefined;
-    if (limit && !this.upstream.isInternal(req.headers[INTERNAL_HEADER])) {
-      const retryAfter = await this.limits.consume(limit, req.ip ?? 'unknown');
-      if (retryAfter) {
-        req.resume();
-        res
-          .status(429)
-          .setHeader('retry-after', String(retryAfter))
-          .json({
-            error: 'temporarily_unavailable',
-            error_description: `Too many requests from this address; retry in ${retryAfter} s.`,
-          });
-        return;
-      }
+    if (
+      limit &&
+      !this.upstream.isInternal(req.headers[INTERNAL_HEADER]) &&
+      (await refusedByLimit(this.limits, limit, req, res))
+    ) {
+      return;
     }
     return this.server.handle(req, res);
   }

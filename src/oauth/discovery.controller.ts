@@ -5,6 +5,7 @@ import { Public } from '../auth/auth.decorators';
 import { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { RESOURCE_SCOPES } from './scopes';
+import { oauthError } from './oauth-http';
 import { OAuthUpstream } from './upstream';
 import { SERVER_INFO } from '../mcp/mcp.endpoint';
 
@@ -49,11 +50,7 @@ export class DiscoveryController {
   authorizationServer(@Res() res: Response): void {
     const upstream = this.upstream.current();
     if (!upstream) {
-      res.status(503).setHeader('retry-after', '5').json({
-        error: 'temporarily_unavailable',
-        error_description: this.upstream.unavailableReason(),
-      });
-      return;
+      return oauthError(res, 503, 'temporarily_unavailable', this.upstream.unavailableReason(), 5);
     }
     const { authorization_response_iss_parameter_supported: _dropped, ...rest } = upstream;
     const base = this.config.baseUrl;

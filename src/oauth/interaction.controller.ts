@@ -42,20 +42,9 @@ export class InteractionController {
 
   @Post('login')
   async login(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const details = await this.details(req, res);
-    if (!details) return;
-    if (details.prompt.name !== 'login') return this.restart(res, details);
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    if (!this.sameOrigin(req) || !validCsrfToken(this.server.secrets, details.uid, body.csrf)) {
-      return this.send(
-        res,
-        403,
-        errorPage(
-          'invalid_request',
-          'The form expired or was not sent from this page. Go back and try again.',
-        ),
-      );
-    }
+    const form = await this.form(req, res, 'login');
+    if (!form) return;
+    const { details, body } = form;
     const email = typeof body.email === 'string' ? body.email.trim().toLowerCase() : '';
     const password = typeof body.password === 'string' ? body.password : '';
     const view = await this.loginView(details);
@@ -85,20 +74,9 @@ export class InteractionController {
 
   @Post('consent')
   async consent(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const details = await this.details(req, res);
-    if (!details) return;
-    if (details.prompt.name !== 'consent') return this.restart(res, details);
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    if (!this.sameOrigin(req) || !validCsrfToken(this.server.secrets, details.uid, body.csrf)) {
-      return this.send(
-        res,
-        403,
-        errorPage(
-          'invalid_request',
-          'The form expired or was not sent from this page. Go back and try again.',
-        ),
-      );
-    }
+    const form = await this.form(req, res, 'consent');
+    if (!form) return;
+    const { details, body } = form;
     if (body.decision !== 'approve') {
       return this.finish(req, res, {
         error: 'access_denied',
@@ -136,6 +114,37 @@ export class InteractionController {
         'There is nothing here. Start the connection again from your application.',
       ),
     );
+  }
+
+  /**
+   * The interaction and the posted fields of a login or consent form, once the post is shown to
+   * come from this page (CSRF token, same origin) and to answer the prompt the interaction is
+   * at; otherwise the answer is sent here and the result is undefined.
+   */
+  private async form(
+    req: Request,
+    res: Response,
+    prompt: 'login' | 'consent',
+  ): Promise<{ details: Details; body: Record<string, unknown> } | undefined> {
+    const details = await this.details(req, res);
+    if (!details) return undefined;
+    if (details.prompt.name !== prompt) {
+      this.restart(res, details);
+      return undefined;
+    }
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (!this.sameOrigin(req) || !validCsrfToken(this.server.secrets, details.uid, body.csrf)) {
+      this.send(
+        res,
+        403,
+        errorPage(
+          'invalid_request',
+          'The form expired or was not sent from this page. Go back and try again.',
+        ),
+      );
+      return undefined;
+    }
+    return { details, body };
   }
 
   private async details(req: Request, res: Response): Promise<Details | undefined> {

@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { Public } from '../auth/auth.decorators';
 import { readBody } from '../platform/limits';
 import { OAuthAbuseLimits, OAuthLimit } from './abuse-limits';
+import { oauthError, refusedByLimit } from './oauth-http';
 import { OAuthUpstream } from './upstream';
 
 /** Each proxied endpoint: the body it accepts, its size limit, its per-IP limit. */
@@ -74,17 +75,7 @@ export class OAuthProxyController {
   private async forward(name: Endpoint, req: Request, res: Response): Promise<void> {
     const endpoint = ENDPOINTS[name];
     res.setHeader('cache-control', 'no-store');
-    const retryAfter = await this.limits.consume(endpoint.limit, req.ip ?? 'unknown');
-    if (retryAfter) {
-      req.resume();
-      res.setHeader('retry-after', String(retryAfter));
-      return oauthError(
-        res,
-        429,
-        'temporarily_unavailable',
-        `Too many requests from this address; retry in ${retryAfter} s.`,
-      );
-    }
+    if (await refusedByLimit(this.limits, endpoint.limit, req, res)) return;
     if (!endpoint.contentType.test(req.headers['content-type'] ?? '')) {
       req.resume();
       return oauthError(
@@ -114,8 +105,7 @@ export class OAuthProxyController {
     }
     const metadata = this.upstream.current();
     if (!metadata) {
-      res.setHeader('retry-after', '5');
-      return oauthError(res, 503, 'temporarily_unavailable', this.upstream.unavailableReason());
+      return oauthError(res, 503, 'temporarily_unavailable', this.upstream.unavailableReason(), 5);
     }
     const target = metadata[endpoint.upstreamField];
     if (typeof target !== 'string') {
@@ -177,8 +167,4 @@ function isJsonObject(body: Buffer): boolean {
   } catch {
     return false;
   }
-}
-
-function oauthError(res: Response, status: number, error: string, description: string): void {
-  res.status(status).json({ error, error_description: description });
 }

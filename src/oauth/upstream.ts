@@ -106,16 +106,19 @@ export class OAuthUpstream implements OnApplicationBootstrap, OnApplicationShutd
    * the loopback origin; anything else as published.
    */
   reachable(url: string): string {
-    if (this.config.oauth.external || !this.loopbackOrigin) return url;
-    return url.startsWith(this.config.baseUrl + '/')
+    return this.isBuiltIn(url) && this.loopbackOrigin
       ? this.loopbackOrigin + url.slice(this.config.baseUrl.length)
       : url;
   }
 
   /** Headers for a call to `url`: the internal mark when it goes to the built-in server. */
   internalHeaders(url: string): Record<string, string> {
-    const builtIn = !this.config.oauth.external && url.startsWith(this.config.baseUrl + '/');
-    return builtIn ? { [INTERNAL_HEADER]: this.internalToken } : {};
+    return this.isBuiltIn(url) ? { [INTERNAL_HEADER]: this.internalToken } : {};
+  }
+
+  /** Whether `url` is one of the built-in server's (embedded mode: it lives under BASE_URL). */
+  private isBuiltIn(url: string): boolean {
+    return !this.config.oauth.external && url.startsWith(this.config.baseUrl + '/');
   }
 
   /** Whether a request to the built-in server came from this process's proxy. */

@@ -33,19 +33,13 @@ const runAuth = (
 
 async function listAndCall(sdk: Sdk, client: MemoryOAuthClient, serverUrl: string) {
   const url = new URL(serverUrl);
-  if (sdk === 'v1') {
-    const mcp = new ClientV1({ name: 'oauth-test', version: '1.0.0' });
-    await mcp.connect(new TransportV1(url, { authProvider: client }));
-    try {
-      const tools = (await mcp.listTools()).tools.map((t) => t.name);
-      const result = await mcp.callTool({ name: 'list-teams', arguments: {} });
-      return { tools, result: result as { isError?: boolean; structuredContent?: unknown } };
-    } finally {
-      await mcp.close();
-    }
-  }
-  const mcp = new ClientV2({ name: 'oauth-test', version: '2.0.0' });
-  await mcp.connect(new TransportV2(url, { authProvider: client as never }));
+  // Each SDK's own client and transport, with the OAuth client as its auth provider.
+  const mcp =
+    sdk === 'v1'
+      ? new ClientV1({ name: 'oauth-test', version: '1.0.0' })
+      : new ClientV2({ name: 'oauth-test', version: '2.0.0' });
+  if (mcp instanceof ClientV1) await mcp.connect(new TransportV1(url, { authProvider: client }));
+  else await mcp.connect(new TransportV2(url, { authProvider: client as never }));
   try {
     const tools = (await mcp.listTools()).tools.map((t) => t.name);
     const result = await mcp.callTool({ name: 'list-teams', arguments: {} });
