@@ -8,8 +8,11 @@ const base = {
       { jsc: { parser: { syntax: 'ecmascript' } }, module: { type: 'commonjs' } },
     ],
   },
-  // jose and oidc-provider are published as ES modules only; compile them like our own code.
-  transformIgnorePatterns: ['/node_modules/(?!(jose|oidc-provider)/)'],
+  // jose, oidc-provider and the Arcjet packages are published as ES modules only; compile them
+  // like our own code.
+  transformIgnorePatterns: [
+    '/node_modules/(?!(jose|oidc-provider|@arcjet|arcjet|arcjet-node-[^/]+)/)',
+  ],
   testEnvironment: 'node',
 };
 module.exports = {

@@ -28,6 +28,9 @@ import { AppConfig } from './config/config';
 import { AppConfigModule, AppOptions } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { DemoService } from './demo/demo.service';
+import { ArcjetDecideService } from './arcjet/arcjet-decide.service';
+import { ArcjetServer } from './arcjet/arcjet.server';
+import { SdkAnalyzer } from './arcjet/sdk-analyzer';
 import { ManagedCounterStore } from './decisions/counters';
 import { DecideHttpHandler } from './decisions/decide.http';
 import { DecideService } from './decisions/decide.service';
@@ -116,6 +119,10 @@ export class AppModule implements NestModule {
           useFactory: () => IntelService.load({ ...defaultIntelPaths(), ...config.intelFiles }),
         },
         DecideService,
+        // Arcjet SDK compatibility: its DecideService on ports of its own (README).
+        { provide: SdkAnalyzer, useValue: new SdkAnalyzer() },
+        ArcjetDecideService,
+        ArcjetServer,
         DecisionsService,
         DecisionsTools,
         AnalyticsService,

@@ -1,10 +1,10 @@
 import type { Conclusion, DecisionReason } from '../rules/engine/types';
-import type { RuleMode, RuleType } from '../rules/rules.schemas';
+import type { ResultType, RuleMode } from '../rules/rules.schemas';
 
 /** One rule's part in a decision, as stored and as returned by the decide API. */
 export interface RuleResult {
   ruleId: string;
-  type: RuleType;
+  type: ResultType;
   mode: RuleMode;
   conclusion: Conclusion;
   reason: DecisionReason;

@@ -59,6 +59,37 @@ const EnvSchema = z.object({
     .min(0, 'expected an integer from 0 to 65535, such as 3000')
     .max(65535, 'expected an integer from 0 to 65535, such as 3000')
     .default(3000),
+  ARCJET_PORT: optional(
+    z
+      .string()
+      .trim()
+      .regex(
+        /^(off|\d{1,5})$/,
+        'expected a port from 0 to 65535 for the Arcjet-compatible decide service, or off',
+      )
+      .refine((v) => v === 'off' || Number(v) <= 65535, {
+        message: 'expected a port from 0 to 65535, or off',
+      }),
+  ),
+  ARCJET_TLS_PORT: optional(
+    z.coerce
+      .number({ message: 'expected an integer from 0 to 65535, such as 3443' })
+      .int('expected an integer from 0 to 65535, such as 3443')
+      .min(0, 'expected an integer from 0 to 65535, such as 3443')
+      .max(65535, 'expected an integer from 0 to 65535, such as 3443'),
+  ),
+  ARCJET_TLS_CERT: optional(
+    z
+      .string()
+      .trim()
+      .refine((p) => existsSync(p), { message: 'expected the path of a PEM certificate (chain)' }),
+  ),
+  ARCJET_TLS_KEY: optional(
+    z
+      .string()
+      .trim()
+      .refine((p) => existsSync(p), { message: 'expected the path of a PEM private key' }),
+  ),
   HOST: z
     .string()
     .trim()
@@ -162,6 +193,15 @@ export interface AppConfig {
    * per-IP rate limits and cookie security depend on it. Off unless TRUST_PROXY is set.
    */
   trustProxy: boolean | number | string;
+  /**
+   * The Arcjet-SDK-compatible decide service (ConnectRPC over HTTP/2), on ports of its own:
+   * `port` speaks h2c (cleartext HTTP/2 only, what the SDK's http:// base URLs expect); `tls`
+   * speaks HTTP/2 and HTTP/1.1 behind ALPN. null when off.
+   */
+  arcjet: {
+    port: number | null;
+    tls: { port: number; certFile: string; keyFile: string } | null;
+  };
   oauth: {
     /**
      * Issuer whose access tokens are accepted: OAUTH_ISSUER, or BASE_URL itself for the built-in
@@ -209,7 +249,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       'ENCRYPTION_KEY: required when DATABASE_URL is set, so every instance can read site keys; expected 32 random bytes in base64 (`openssl rand -base64 32`)',
     );
   }
+  const tlsParts = [e.ARCJET_TLS_PORT, e.ARCJET_TLS_CERT, e.ARCJET_TLS_KEY];
+  if (tlsParts.some((v) => v !== undefined) && tlsParts.some((v) => v === undefined)) {
+    problems.push(
+      'ARCJET_TLS_PORT, ARCJET_TLS_CERT, ARCJET_TLS_KEY: set all three to serve the Arcjet-compatible decide service over TLS, or none',
+    );
+  }
   if (problems.length) throw new ConfigError(problems);
+  const mode = e.DATABASE_URL ? 'production' : 'embedded';
   return {
     port: e.PORT,
     host: e.HOST,
@@ -217,7 +264,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     // `memory://` keeps everything in memory: for tests and throw-away demos.
     allowedHosts: allowedHosts(baseUrl, e.ALLOWED_HOSTS),
     dataDir: e.DATA_DIR === 'memory://' ? e.DATA_DIR : resolve(e.DATA_DIR),
-    mode: e.DATABASE_URL ? 'production' : 'embedded',
+    mode,
     databaseUrl: e.DATABASE_URL,
     clickhouseUrl: e.CLICKHOUSE_URL,
     redisUrl: e.REDIS_URL,
@@ -229,6 +276,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ) as AppConfig['intelFiles'],
     encryptionKey: e.ENCRYPTION_KEY,
     trustProxy: trustProxy(e.TRUST_PROXY),
+    arcjet: {
+      port: arcjetPort(e.ARCJET_PORT, e.PORT, mode),
+      tls:
+        e.ARCJET_TLS_PORT !== undefined && e.ARCJET_TLS_CERT && e.ARCJET_TLS_KEY
+          ? { port: e.ARCJET_TLS_PORT, certFile: e.ARCJET_TLS_CERT, keyFile: e.ARCJET_TLS_KEY }
+          : null,
+    },
     oauth: {
       // Kept exactly as given: issuers compare as strings (RFC 8414 §3.3), and some end in a
       // slash (Auth0's do).
@@ -247,6 +301,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         : [`${baseUrl}/mcp`, `${baseUrl}/v1`],
     },
   };
+}
+
+/**
+ * The h2c port of the Arcjet-compatible decide service: as configured, or by default PORT + 1 in
+ * embedded mode (an ephemeral port when PORT is 0, as in tests) and off in production, where an
+ * operator opens ports deliberately.
+ */
+function arcjetPort(
+  value: string | undefined,
+  port: number,
+  mode: AppConfig['mode'],
+): number | null {
+  if (value === 'off') return null;
+  if (value !== undefined) return Number(value);
+  if (mode === 'production') return null;
+  return port === 0 ? 0 : port + 1;
 }
 
 /** Where the built-in authorization server is mounted; its issuer is BASE_URL. */

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DECISION_REASONS } from '../rules/engine/types';
-import { RULE_MODES, RULE_TYPES } from '../rules/rules.schemas';
+import { RESULT_TYPES, RULE_MODES } from '../rules/rules.schemas';
 
 export const MAX_HEADERS = 100;
 export const MAX_HEADER_VALUE = 8 * 1024;
@@ -82,8 +82,12 @@ export const DecideInput = z.strictObject({
 export type DecideInput = z.output<typeof DecideInput>;
 
 export const RuleResultView = z.object({
-  ruleId: z.string(),
-  type: z.enum(RULE_TYPES),
+  ruleId: z
+    .string()
+    .describe(
+      'rule_... for the site’s own rules; sdk_... for rules configured in the app’s Arcjet SDK code.',
+    ),
+  type: z.enum(RESULT_TYPES),
   mode: z.enum(RULE_MODES),
   conclusion: z.enum(['ALLOW', 'DENY']),
   reason: z.enum(DECISION_REASONS),

@@ -5,7 +5,8 @@ import { Clock } from '../common/clock';
 import { newDecisionId } from '../common/ids';
 import { IntelService } from '../intel/intel.service';
 import { classifyUserAgent } from '../rules/engine/bot-classifier';
-import { evaluate } from '../rules/engine/engine';
+import type { IpIntel } from '../intel/intel.types';
+import { CompiledRule, evaluate, Outcome } from '../rules/engine/engine';
 import { Enrichment, RequestFacts } from '../rules/engine/types';
 import { DecideInput, DecideOutput } from './decide.schemas';
 import { SiteDirectory, SiteRef } from './site-directory';
@@ -26,6 +27,21 @@ const STORED_HEADERS = [
 ];
 const MAX_STORED_HEADER = 512;
 
+/** A decision with everything a protocol adapter (REST, Arcjet's Decide RPC) may render. */
+export interface Decided {
+  id: string;
+  outcome: Outcome;
+  /** The rules evaluated, in the order of `outcome.results` and `outcome.verdicts`. */
+  rules: readonly CompiledRule[];
+  intel: IpIntel | null;
+}
+
+/** A decision the app's own SDK took locally and reports (Arcjet's Report RPC). */
+export type ReportedOutcome = Pick<
+  Outcome,
+  'conclusion' | 'reason' | 'ruleId' | 'results' | 'dryRunDenials'
+>;
+
 /**
  * Answers a protected app's "may this request through?": resolves the site from its key,
  * enriches the request with threat intelligence, runs the site's rules and hands the decision to
@@ -43,27 +59,7 @@ export class DecideService {
   ) {}
 
   async decide(site: SiteRef, input: DecideInput): Promise<DecideOutput> {
-    const facts: RequestFacts = input;
-    const ip = this.intel.lookup(input.ip);
-    const userAgent = input.headers['user-agent'] ?? '';
-    const enrichment: Enrichment = {
-      country: ip?.country ?? null,
-      asn: ip?.asn ?? null,
-      asOrg: ip?.asOrg ?? null,
-      networkType: ip?.networkType ?? 'unknown',
-      botCategory: classifyUserAgent(userAgent, ip?.asn ?? null),
-      userAgent,
-    };
-    const rules = await this.sites.rulesFor(site);
-    const outcome = await evaluate(rules, facts, enrichment, (rule, error) =>
-      this.logger.error(
-        { err: error, ruleId: rule.id, siteId: site.siteId },
-        `Rule ${rule.id} failed; it was skipped (fail open)`,
-      ),
-    );
-    const timeMs = this.clock.now().getTime();
-    const id = newDecisionId(timeMs);
-    this.writer.enqueue(this.record(id, timeMs, site, input, enrichment, outcome));
+    const { id, outcome } = await this.decideWith(site, input);
     return {
       id,
       conclusion: outcome.conclusion,
@@ -73,13 +69,73 @@ export class DecideService {
     };
   }
 
+  /**
+   * Decides with the site's own rules first, then `extra` rules the caller brings (the rules an
+   * Arcjet SDK sends with each request), in one evaluation: the first LIVE DENY in that order
+   * decides, so the site's rules always have the first word.
+   */
+  async decideWith(
+    site: SiteRef,
+    input: DecideInput,
+    extra: readonly CompiledRule[] = [],
+  ): Promise<Decided> {
+    const facts: RequestFacts = input;
+    const { intel, enrichment } = this.enrich(input);
+    const own = await this.sites.rulesFor(site);
+    const rules = extra.length === 0 ? own : [...own, ...extra];
+    const outcome = await evaluate(rules, facts, enrichment, (rule, error) =>
+      this.logger.error(
+        { err: error, ruleId: rule.id, siteId: site.siteId },
+        `Rule ${rule.id} failed; it was skipped (fail open)`,
+      ),
+    );
+    const id = this.store(site, input, enrichment, outcome);
+    return { id, outcome, rules, intel };
+  }
+
+  /**
+   * Records a decision the app took itself (its SDK denied locally), exactly as a decided one is
+   * recorded, so it shows in list-decisions, the analyses and the briefing.
+   */
+  report(site: SiteRef, input: DecideInput, outcome: ReportedOutcome): string {
+    return this.store(site, input, this.enrich(input).enrichment, outcome);
+  }
+
+  private enrich(input: DecideInput): { intel: IpIntel | null; enrichment: Enrichment } {
+    const intel = this.intel.lookup(input.ip);
+    const userAgent = input.headers['user-agent'] ?? '';
+    return {
+      intel,
+      enrichment: {
+        country: intel?.country ?? null,
+        asn: intel?.asn ?? null,
+        asOrg: intel?.asOrg ?? null,
+        networkType: intel?.networkType ?? 'unknown',
+        botCategory: classifyUserAgent(userAgent, intel?.asn ?? null),
+        userAgent,
+      },
+    };
+  }
+
+  private store(
+    site: SiteRef,
+    input: DecideInput,
+    enrichment: Enrichment,
+    outcome: ReportedOutcome,
+  ): string {
+    const timeMs = this.clock.now().getTime();
+    const id = newDecisionId(timeMs);
+    this.writer.enqueue(this.record(id, timeMs, site, input, enrichment, outcome));
+    return id;
+  }
+
   private record(
     id: string,
     timeMs: number,
     site: SiteRef,
     input: DecideInput,
     e: Enrichment,
-    outcome: Awaited<ReturnType<typeof evaluate>>,
+    outcome: ReportedOutcome,
   ): DecisionRecord {
     const headers: Record<string, string> = {};
     for (const name of STORED_HEADERS) {

@@ -27,7 +27,9 @@ export const ListDecisionsQuery = PageQuery.extend({
   ruleId: z
     .string()
     .optional()
-    .describe('Only decisions this rule denied (LIVE) or would have denied (DRY_RUN).'),
+    .describe(
+      'Only decisions this rule denied (LIVE) or would have denied (DRY_RUN): rule_... for Bulwark rules, sdk_... for rules of the app’s Arcjet SDK.',
+    ),
   from: IsoTime('Earliest decision time, inclusive.'),
   to: IsoTime('Latest decision time, exclusive.'),
 });

@@ -7,6 +7,18 @@ import { DecisionId, listedBy, parseRuleId, SiteId } from '../common/ids';
 import { decodeCursor, Page, toPage } from '../common/pagination';
 import { DecisionExplanation, DecisionView, ListDecisionsQuery } from './decisions.schemas';
 
+const SDK_RULE_ID = /^sdk_([0-9a-f]{64}|unknown)$/;
+
+/** Rules an Arcjet SDK sent or reported (src/arcjet) are recorded as sdk_<the SDK's id>. */
+function isSdkRule(ruleId: string): boolean {
+  return ruleId.startsWith('sdk_');
+}
+
+/** A ruleId filter: a Bulwark rule (rule_...) or a rule of the app's Arcjet SDK (sdk_...). */
+function filterRuleId(ruleId: string): string {
+  return SDK_RULE_ID.test(ruleId) ? ruleId : parseRuleId(ruleId);
+}
+
 /** Reads stored decisions through the access policy: a decision belongs to its site's team. */
 @Injectable()
 export class DecisionsService {
@@ -22,7 +34,7 @@ export class DecisionsService {
       conclusion: query.conclusion,
       ip: query.ip,
       pathPrefix: query.pathPrefix,
-      ruleId: query.ruleId === undefined ? undefined : parseRuleId(query.ruleId),
+      ruleId: query.ruleId === undefined ? undefined : filterRuleId(query.ruleId),
       fromMs: query.from === undefined ? undefined : Date.parse(query.from),
       toMs: query.to === undefined ? undefined : Date.parse(query.to),
       beforeId: decodeCursor(query.cursor, 'req'),
@@ -48,10 +60,11 @@ export class DecisionsService {
         ? 'no DRY_RUN rule would have denied it'
         : `${dry} DRY_RUN rule${dry === 1 ? '' : 's'} (${d.dryRunDenials.join(', ')}) would have denied it`;
     const summary = deciding
-      ? `DENY: LIVE ${deciding.type} rule ${deciding.ruleId} found ${deciding.reason}; ${dryText}.`
+      ? `DENY: LIVE ${deciding.type} rule ${deciding.ruleId}${isSdkRule(deciding.ruleId) ? ' (configured in the app’s Arcjet SDK code, not in Bulwark)' : ''} found ${deciding.reason}; ${dryText}.`
       : `ALLOW: ${d.results.length} rule${d.results.length === 1 ? '' : 's'} evaluated, no LIVE rule denied; ${dryText}.`;
     const suggestedActions: DecisionExplanation['suggestedActions'] = [];
-    if (deciding) {
+    // Rules configured in the app's SDK code live there: no Bulwark tool reads or changes them.
+    if (deciding && !isSdkRule(deciding.ruleId)) {
       suggestedActions.push(
         {
           tool: 'get-rule',
@@ -65,7 +78,7 @@ export class DecisionsService {
         },
       );
     }
-    for (const ruleId of d.dryRunDenials.slice(0, 3)) {
+    for (const ruleId of d.dryRunDenials.filter((id) => !isSdkRule(id)).slice(0, 3)) {
       suggestedActions.push({
         tool: 'get-rule',
         arguments: { ruleId },

@@ -4,6 +4,12 @@ import { pageSchema } from '../common/pagination';
 
 export const RULE_TYPES = ['shield', 'rate_limit', 'bot', 'filter', 'email'] as const;
 export type RuleType = (typeof RULE_TYPES)[number];
+/**
+ * Types a recorded rule result can have: Bulwark's rule types, plus the Arcjet SDK's rules that
+ * only the SDK itself evaluates (it reports their local denials).
+ */
+export const RESULT_TYPES = [...RULE_TYPES, 'sensitive_info', 'prompt_injection'] as const;
+export type ResultType = (typeof RESULT_TYPES)[number];
 export const RULE_MODES = ['DRY_RUN', 'LIVE'] as const;
 export type RuleMode = (typeof RULE_MODES)[number];
 

@@ -60,6 +60,7 @@ describe('rule engine', () => {
       ],
       dryRunDenials: [dry.id],
       ttl: 0,
+      verdicts: [{ conclusion: 'DENY', reason: 'FILTER_DENIED' }],
     });
   });
 

@@ -88,6 +88,8 @@ export interface Outcome {
   dryRunDenials: string[];
   /** Seconds the app may reuse a DENY for this client (rate limits); 0 otherwise. */
   ttl: number;
+  /** Each rule's own verdict, in the order of `rules` (rate-limit details included). */
+  verdicts: readonly RateLimitVerdict[];
 }
 
 const FAILED: RuleVerdict = Object.freeze({ conclusion: 'ALLOW', reason: 'RULE_ERROR' });
@@ -147,6 +149,7 @@ export async function evaluate(
       results,
       dryRunDenials,
       ttl: 0,
+      verdicts,
     };
   }
   const verdict = verdicts[decider];
@@ -157,5 +160,6 @@ export async function evaluate(
     results,
     dryRunDenials,
     ttl: verdict.retryAfterSeconds ?? 0,
+    verdicts,
   };
 }

@@ -27,9 +27,36 @@ describe('RateLimitRule (process memory)', () => {
       conclusion: 'DENY',
       reason: 'RATE_LIMITED',
       retryAfterSeconds: 10,
+      remaining: 0,
     });
     jest.advanceTimersByTime(10_001);
     expect(await conclusions(r, 1)).toEqual(['ALLOW']);
+  });
+
+  it('tells how many requests are left in the window (fixed and sliding windows)', async () => {
+    const fixed = rule({ algorithm: 'fixed_window', max: 3, windowSeconds: 10 });
+    const left = [];
+    for (let i = 0; i < 3; i++) left.push((await fixed.evaluate(facts())).remaining);
+    expect(left).toEqual([2, 1, 0]);
+    const sliding = rule({ algorithm: 'sliding_window', max: 2, intervalSeconds: 10 }, 'rule_s');
+    expect((await sliding.evaluate(facts())).remaining).toBe(1);
+    expect((await sliding.evaluate(facts())).remaining).toBe(0);
+    expect(await sliding.evaluate(facts())).toMatchObject({ conclusion: 'DENY', remaining: 0 });
+  });
+
+  it('counts by a key function when one is given (the Arcjet SDK’s characteristics)', async () => {
+    const r = new RateLimitRule(
+      'rule_k',
+      RateLimitConfig.parse({ algorithm: 'fixed_window', max: 1, windowSeconds: 60 }),
+      counters,
+      () => Date.now(),
+      (f) => f.headers['x-api-key'],
+    );
+    const withKey = (key: string) => facts({ headers: { 'x-api-key': key } });
+    expect(await conclusions(r, 2, withKey('a'))).toEqual(['ALLOW', 'DENY']);
+    expect(await conclusions(r, 1, withKey('b'))).toEqual(['ALLOW']);
+    // No value to count by: nothing is counted.
+    expect(await conclusions(r, 3, facts({ headers: {} }))).toEqual(['ALLOW', 'ALLOW', 'ALLOW']);
   });
 
   it('counts each IP, or each value of a characteristic, separately', async () => {

@@ -51,10 +51,15 @@ export class CounterStore {
   }
 }
 
-/** Seconds until a denied caller may try again, for the decision's ttl. */
 export interface RateLimitVerdict extends RuleVerdict {
+  /** Seconds until a denied caller may try again, for the decision's ttl. */
   retryAfterSeconds?: number;
+  /** Requests the caller has left in the current window (bucket), when the rule counted it. */
+  remaining?: number;
 }
+
+/** What a rule counts by: the value for one request, or undefined when it has none. */
+export type RateLimitKey = (facts: RequestFacts) => string | undefined;
 
 /**
  * Counts requests per key (the client IP or a characteristic the app sends) and denies past the
@@ -69,23 +74,35 @@ export interface RateLimitVerdict extends RuleVerdict {
  */
 export class RateLimitRule implements RuleEvaluator {
   private readonly consume: (key: string) => Promise<RateLimitVerdict>;
+  private readonly keyOf: RateLimitKey;
 
+  /**
+   * `keyOf` replaces the config's single characteristic, for callers that count by a
+   * combination of request values (the Arcjet SDK's characteristics).
+   */
   constructor(
     ruleId: string,
     private readonly config: Config,
     counters: CounterStore,
     private readonly now: () => number = Date.now,
+    keyOf?: RateLimitKey,
   ) {
+    const { characteristic } = config;
+    this.keyOf =
+      keyOf ??
+      (characteristic === 'ip'
+        ? (facts) => facts.ip
+        : (facts) => facts.characteristics[characteristic]);
     // A config change starts new counters: old counts were against other limits.
     const version = createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 12);
     const prefix = `bulwark:rl:${ruleId}:${version}`;
     this.consume = this.build(prefix, counters);
   }
 
-  async evaluate(facts: RequestFacts): Promise<RuleVerdict> {
-    const { characteristic, paths } = this.config;
+  async evaluate(facts: RequestFacts): Promise<RateLimitVerdict> {
+    const { paths } = this.config;
     if (paths && !paths.some((p) => facts.path.startsWith(p))) return ALLOWED;
-    const key = characteristic === 'ip' ? facts.ip : facts.characteristics[characteristic];
+    const key = this.keyOf(facts);
     // Without the characteristic the app chose to count by, there is nothing to count.
     if (key === undefined || key === '') return ALLOWED;
     return this.consume(key);
@@ -137,11 +154,14 @@ export class RateLimitRule implements RuleEvaluator {
           ]);
           const elapsed = (now - index * intervalMs) / intervalMs;
           const estimate = (previous?.consumedPoints ?? 0) * (1 - elapsed) + current.consumedPoints;
-          if (estimate <= c.max) return ALLOWED;
+          if (estimate <= c.max) {
+            return { ...ALLOWED, remaining: Math.max(0, Math.floor(c.max - estimate)) };
+          }
           return {
             conclusion: 'DENY',
             reason: 'RATE_LIMITED',
             retryAfterSeconds: Math.max(1, Math.ceil(((1 - elapsed) * intervalMs) / 1000)),
+            remaining: 0,
           };
         };
       }
@@ -152,14 +172,15 @@ export class RateLimitRule implements RuleEvaluator {
 /** rate-limiter-flexible rejects with a RateLimiterRes when over the limit, or an Error. */
 async function settle(result: Promise<RateLimiterRes>): Promise<RateLimitVerdict> {
   try {
-    await result;
-    return ALLOWED;
+    const res = await result;
+    return { ...ALLOWED, remaining: res.remainingPoints };
   } catch (rejection) {
     if (rejection instanceof RateLimiterRes) {
       return {
         conclusion: 'DENY',
         reason: 'RATE_LIMITED',
         retryAfterSeconds: Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)),
+        remaining: 0,
       };
     }
     throw rejection;

@@ -1,0 +1,6 @@
+import * as sdk from 'arcjet-node-1.0.0';
+import { arcjetSdkSuite, ArcjetSdk } from '../../../support/arcjet';
+
+jest.setTimeout(60_000);
+
+arcjetSdkSuite('1.0.0', sdk as unknown as ArcjetSdk);
