@@ -58,6 +58,7 @@ export class ArcjetServer implements OnApplicationBootstrap, OnApplicationShutdo
       routes: (router) => this.routes(router),
       readMaxBytes: ARCJET_MAX_MESSAGE_BYTES,
       interceptors: [this.measure()],
+      fallback: unknownMethod,
     });
     if (port !== null) {
       await this.listen(http2.createServer(handler), port, 'h2c');
@@ -141,6 +142,22 @@ export class ArcjetServer implements OnApplicationBootstrap, OnApplicationShutdo
     );
   }
 }
+
+/** Anything but Decide and Report: a Connect `unimplemented` error (HTTP 404), never a page. */
+type NodeHandlerFn = NonNullable<Parameters<typeof connectNodeAdapter>[0]['fallback']>;
+
+const unknownMethod: NodeHandlerFn = (req, res) => {
+  const body = JSON.stringify({
+    code: 'unimplemented',
+    message: `No such method: ${String(req.method)} ${String(req.url).slice(0, 200)}. This port serves proto.decide.v1alpha1.DecideService/Decide and /Report (POST) for the Arcjet SDK.`,
+  });
+  req.resume();
+  res.writeHead(404, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+};
 
 const SESSIONS = Symbol('sessions');
 
