@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { typeid } from 'typeid-js';
 import { DecisionRecord } from '../src/analytics/analytics.port';
 import { adapterInsert, rawClientInsert } from '../src/analytics/clickhouse/clickhouse.bench';
 import { ClickHouseStore } from '../src/analytics/clickhouse/clickhouse.store';
+import { SdkAnalyzer } from '../src/arcjet/sdk-analyzer';
 import { DuckDbStore } from '../src/analytics/duckdb/duckdb.store';
 import { benchIntelLookup } from '../src/intel/intel.bench';
 import { defaultIntelPaths, IntelService } from '../src/intel/intel.service';
@@ -15,7 +17,14 @@ import { shieldSampleStats } from '../src/rules/engine/shield.bench';
 import type { EngineRule, Enrichment, RequestFacts } from '../src/rules/engine/types';
 import type { CreateRuleInput } from '../src/rules/rules.schemas';
 import { startClickHouse } from '../test/support/clickhouse';
+import { create, toBinary } from '@bufbuild/protobuf';
+import {
+  DecideRequestSchema,
+  Mode,
+  RateLimitAlgorithm,
+} from '@arcjet/protocol/proto/decide/v1alpha1/decide_pb.js';
 import { startServer, ServerChild } from './children';
+import { H2Request, measureH2 } from './h2load';
 import { LoadSettings, measure, measureAtRate, warmUp } from './load';
 import { Row } from './report';
 import type { WireRequest } from './wire';
@@ -76,6 +85,17 @@ export const DECIDE_BODY = {
 
 const log = (message: string) => console.error(`[bench] ${message}`);
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 async function rest<T>(url: string, token: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${url}${path}`, {
     method: 'POST',
@@ -117,7 +137,55 @@ export interface DecideHttpResult {
   decideNoRules: Row;
   decideAt1k: Row;
   hello: Row;
+  /** The same decision through the Arcjet SDK's Decide RPC (HTTP/2 cleartext). */
+  rpc: Row;
+  /** Decide RPC with the SDK's own rules (shield and a sliding window) on a site without rules. */
+  rpcSdkRules: Row;
 }
+
+/**
+ * A DecideRequest as `@arcjet/node` encodes it for DECIDE_BODY, with `rules` the SDK sends.
+ * (Cast: the generated schema is typed against protobuf-es's ESM declarations.)
+ */
+function rpcCall(key: string, rules: object[]): H2Request {
+  const { query, ...details } = DECIDE_BODY;
+  const message = create(
+    DecideRequestSchema as never,
+    {
+      sdkStack: 1,
+      sdkVersion: '1.5.0',
+      details: { ...details, protocol: 'https:', query: `?${query}` },
+      rules,
+    } as never,
+  );
+  return {
+    path: '/proto.decide.v1alpha1.DecideService/Decide',
+    headers: {
+      'content-type': 'application/proto',
+      'connect-protocol-version': '1',
+      authorization: `Bearer ${key}`,
+    },
+    body: Buffer.from(toBinary(DecideRequestSchema as never, message)),
+  };
+}
+
+const SDK_RULES = [
+  { rule: { case: 'shield', value: { mode: Mode.LIVE } } },
+  {
+    rule: {
+      case: 'rateLimit',
+      value: {
+        mode: Mode.LIVE,
+        algorithm: RateLimitAlgorithm.SLIDING_WINDOW,
+        max: 1_000_000,
+        interval: 60,
+      },
+    },
+  },
+];
+
+const rpcOk = (answer: { status: number; body: Buffer }) =>
+  answer.status === 200 && answer.body.length > 0;
 
 /** Decide over HTTP on the whole app, at full speed and at 1,000 req/s, and bare node:http. */
 export async function decideOverHttp(
@@ -127,6 +195,9 @@ export async function decideOverHttp(
   let server: ServerChild | undefined;
   try {
     log('starting the Bulwark app for decide');
+    // The Arcjet decide service listens on a port of its own, chosen here for the child.
+    const rpcPort = await freePort();
+    process.env.BENCH_ARCJET_PORT = String(rpcPort);
     server = await startServer('app', start);
     const key = await seedSite(server.url, start.restToken, BENCH_RULES);
     const bareKey = await seedSite(server.url, start.restToken, []);
@@ -156,6 +227,19 @@ export async function decideOverHttp(
       name: 'POST /v1/decide at a steady 1,000 req/s (open loop)',
       measurement: await measureAtRate(server.url, call, isAllow, 1000, settings.seconds),
     };
+    log('Decide RPC (Arcjet SDK protocol)');
+    const origin = `http://127.0.0.1:${rpcPort}`;
+    const rpcSame = rpcCall(key, []);
+    const rpcRules = rpcCall(bareKey, SDK_RULES);
+    await measureH2(origin, rpcSame, rpcOk, { ...settings, seconds: settings.serverWarmupSeconds });
+    const rpc = {
+      name: 'Decide RPC (Arcjet protocol, h2c, 1 connection), same request and site',
+      measurement: await measureH2(origin, rpcSame, rpcOk, settings),
+    };
+    const rpcSdkRules = {
+      name: 'Decide RPC with the SDK’s rules (shield, sliding window), site without rules',
+      measurement: await measureH2(origin, rpcRules, rpcOk, settings),
+    };
     await server.stop();
 
     log('starting bare node:http hello world');
@@ -172,7 +256,7 @@ export async function decideOverHttp(
     };
     await server.stop();
     server = undefined;
-    return { decide, decideNoRules, decideAt1k, hello: bare };
+    return { decide, decideNoRules, decideAt1k, hello: bare, rpc, rpcSdkRules };
   } finally {
     await server?.stop();
   }
@@ -184,6 +268,10 @@ export interface MicroResult {
   intelNs: number;
   intelLoadMs: number;
   shield: ReturnType<typeof shieldSampleStats>;
+  /** The SDK's fingerprint on Bulwark's shared WebAssembly instance, per call. */
+  fingerprintUs: number;
+  /** The same with a fresh instance per call, as the SDK's own helper does. */
+  fingerprintFreshUs: number;
 }
 
 /** In-process timings: rule evaluation per decision (BENCH_RULES), intel lookups, shield set. */
@@ -231,7 +319,39 @@ export async function micro(): Promise<MicroResult> {
   started = performance.now();
   for (let i = 0; i < rounds; i++) await evaluate(compiled, facts, e, fail);
   const ruleEvalUs = ((performance.now() - started) * 1000) / rounds;
-  return { ruleEvalUs, enrichUs, intelNs, intelLoadMs, shield: shieldSampleStats() };
+  const { fingerprintUs, fingerprintFreshUs } = await fingerprintCost();
+  return {
+    ruleEvalUs,
+    enrichUs,
+    intelNs,
+    intelLoadMs,
+    shield: shieldSampleStats(),
+    fingerprintUs,
+    fingerprintFreshUs,
+  };
+}
+
+/** What reproducing the SDK's fingerprint costs Bulwark, shared instance against per call. */
+async function fingerprintCost(): Promise<{ fingerprintUs: number; fingerprintFreshUs: number }> {
+  const { query, ...details } = DECIDE_BODY;
+  const request = {
+    ...details,
+    protocol: 'https:',
+    query: `?${query}`,
+    cookies: '',
+    extra: {},
+  };
+  const shared = new SdkAnalyzer();
+  await shared.fingerprint(request, ['ip.src']);
+  const rounds = 5_000;
+  let started = performance.now();
+  for (let i = 0; i < rounds; i++) await shared.fingerprint(request, ['ip.src']);
+  const fingerprintUs = ((performance.now() - started) * 1000) / rounds;
+  const fresh = 50;
+  started = performance.now();
+  for (let i = 0; i < fresh; i++) await new SdkAnalyzer().fingerprint(request, ['ip.src']);
+  const fingerprintFreshUs = ((performance.now() - started) * 1000) / fresh;
+  return { fingerprintUs, fingerprintFreshUs };
 }
 
 export interface IngestRow {

@@ -66,13 +66,22 @@ export function goalsTable(eras: Row[], bareV1: Row, ceiling: Row): string {
 export const DECIDE_GOALS = { vsHello: 0.5, p99At1kMs: 5, intelUs: 2, ingestVsRaw: 0.5 };
 
 export function decideReport(
-  http: { decide: Row; decideNoRules: Row; decideAt1k: Row; hello: Row },
+  http: {
+    decide: Row;
+    decideNoRules: Row;
+    decideAt1k: Row;
+    hello: Row;
+    rpc: Row;
+    rpcSdkRules: Row;
+  },
   micro: {
     ruleEvalUs: number;
     enrichUs: number;
     intelNs: number;
     intelLoadMs: number;
     shield: ShieldSampleStats;
+    fingerprintUs: number;
+    fingerprintFreshUs: number;
   },
   ingest: { name: string; rows: number; rowsPerSec: number }[],
   load: { connections: number; warmupSeconds: number; seconds: number },
@@ -93,7 +102,16 @@ export function decideReport(
     '',
     'Each server alone in a child process; the site has five rules (shield, bot, filter, sliding-window rate limit LIVE; email DRY_RUN), every decision is enriched with intel and queued for the analytics writer (DuckDB).',
     '',
-    resultsTable([http.decide, http.decideNoRules, http.decideAt1k, http.hello]),
+    resultsTable([
+      http.decide,
+      http.decideNoRules,
+      http.decideAt1k,
+      http.rpc,
+      http.rpcSdkRules,
+      http.hello,
+    ]),
+    '',
+    `Decide RPC / POST /v1/decide, same request: ${ratio(http.rpc.measurement.reqPerSec / http.decide.measurement.reqPerSec)} throughput, p99 ${ms(http.rpc.measurement.p99)} vs ${ms(http.decide.measurement.p99)} ms.`,
     '',
     table(
       ['Goal', 'target', 'measured', 'verdict'],
@@ -149,6 +167,14 @@ export function decideReport(
         ['intel lookup (1,024 mixed v4/v6 IPs)', `${intelUs.toFixed(3)} µs`],
         ['intel data load at start', `${Math.round(micro.intelLoadMs)} ms`],
         ['shield evaluation (sample set mean)', `${s.usPerEvaluation.toFixed(2)} µs`],
+        [
+          'Arcjet SDK fingerprint, shared WebAssembly instance (per cacheable DENY)',
+          `${micro.fingerprintUs.toFixed(2)} µs`,
+        ],
+        [
+          'Arcjet SDK fingerprint, fresh instance per call (the SDK helper’s way)',
+          `${micro.fingerprintFreshUs.toFixed(0)} µs`,
+        ],
       ],
     ),
     '',

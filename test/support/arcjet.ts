@@ -7,7 +7,14 @@ import { as, createRule, flushDecisions, siteFor } from './decide';
 /** The part of `@arcjet/node` the suite uses; every tested version has it. */
 export type ArcjetSdk = Pick<
   typeof Sdk,
-  'default' | 'createRemoteClient' | 'shield' | 'fixedWindow' | 'detectBot' | 'validateEmail'
+  | 'default'
+  | 'createRemoteClient'
+  | 'shield'
+  | 'fixedWindow'
+  | 'slidingWindow'
+  | 'tokenBucket'
+  | 'detectBot'
+  | 'validateEmail'
 >;
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
@@ -160,6 +167,32 @@ export function arcjetSdkSuite(version: string, sdk: ArcjetSdk): void {
       expect(fourth.id).toMatch(/^lreq_/);
     });
 
+    it('rate limits with the SDK’s sliding window and token bucket parameters', async () => {
+      const sliding = protectedApp([
+        sdk.slidingWindow({ mode: 'LIVE', interval: '1m', max: 1, characteristics: ['userId'] }),
+      ]);
+      const call = (userId: string) =>
+        (sliding.protect as (r: unknown, p: object) => Promise<Decision>)(nodeRequest('/api'), {
+          userId: `${version}-${userId}`,
+        });
+      expect((await call('u1')).conclusion).toBe('ALLOW');
+      expect((await call('u1')).conclusion).toBe('DENY');
+      // Counted per characteristic value, not per IP.
+      expect((await call('u2')).conclusion).toBe('ALLOW');
+
+      const bucket = protectedApp([
+        sdk.tokenBucket({ mode: 'LIVE', refillRate: 1, interval: '1h', capacity: 2 }),
+      ]);
+      const take = () =>
+        (bucket.protect as (r: unknown, p: object) => Promise<Decision>)(
+          nodeRequest('/bucket', { 'user-agent': `bucket-${version} Mozilla/5.0` }),
+          { requested: 1 },
+        );
+      const conclusions = [];
+      for (let i = 0; i < 3; i++) conclusions.push((await take()).conclusion);
+      expect(conclusions).toEqual(['ALLOW', 'ALLOW', 'DENY']);
+    });
+
     it('records a bot the SDK denied locally (Report), visible in list-decisions', async () => {
       const aj = protectedApp([sdk.detectBot({ mode: 'LIVE', allow: [] })]);
       const decision = await aj.protect(
@@ -171,6 +204,16 @@ export function arcjetSdkSuite(version: string, sdk: ArcjetSdk): void {
       expect(record.results).toEqual([
         expect.objectContaining({ type: 'bot', mode: 'LIVE', conclusion: 'DENY' }),
       ]);
+      const briefing = (
+        await request(t.url)
+          .get(`/v1/sites/${owner.siteId}/analytics/briefing`)
+          .set(as(owner.token))
+          .expect(200)
+      ).body as { threats: { attackTypes: { reason: string; count: number }[] } };
+      expect(briefing.threats.attackTypes).toContainEqual({
+        reason: 'BOT_DENIED',
+        count: expect.any(Number) as number,
+      });
     });
 
     it('records an invalid email the SDK denied locally (Report)', async () => {
