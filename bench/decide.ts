@@ -199,6 +199,7 @@ export async function decideOverHttp(
     const rpcPort = await freePort();
     process.env.BENCH_ARCJET_PORT = String(rpcPort);
     server = await startServer('app', start);
+    delete process.env.BENCH_ARCJET_PORT;
     const key = await seedSite(server.url, start.restToken, BENCH_RULES);
     const bareKey = await seedSite(server.url, start.restToken, []);
     const call: WireRequest = {

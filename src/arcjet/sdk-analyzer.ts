@@ -1,5 +1,4 @@
-import { initializeWasm } from '@arcjet/analyze-wasm';
-import type { FilterResult } from '@arcjet/analyze-wasm';
+import type { FilterResult, initializeWasm } from '@arcjet/analyze-wasm';
 import type { IpIntel } from '../intel/intel.types';
 
 type Root = NonNullable<Awaited<ReturnType<typeof initializeWasm>>>;
@@ -34,9 +33,19 @@ export class SdkAnalyzer {
   /** The address facts `ipLookup` answers during one synchronous matchFilters call. */
   private lookup: string | undefined;
 
+  /**
+   * Loads the component on first use: its module inlines 4 MB of WebAssembly (~160 ms to
+   * import), which processes that never serve the Arcjet protocol (the CLI) should not pay.
+   */
   async ready(): Promise<Root> {
     if (this.root) return this.root;
-    this.loading ??= initializeWasm({
+    this.loading ??= this.instantiate();
+    return this.loading;
+  }
+
+  private async instantiate(): Promise<Root> {
+    const { initializeWasm } = await import('@arcjet/analyze-wasm');
+    const root = await initializeWasm({
       'arcjet:js-req/bot-identifier': { detect: () => [] },
       // Email checks are Bulwark's (its maintained lists), never the component's.
       'arcjet:js-req/email-validator-overrides': {
@@ -48,12 +57,10 @@ export class SdkAnalyzer {
       'arcjet:js-req/filter-overrides': { ipLookup: () => this.lookup },
       'arcjet:js-req/sensitive-information-identifier': { detect: () => [] },
       'arcjet:js-req/verify-bot': { verify: () => 'unverifiable' },
-    }).then((root) => {
-      if (!root) throw new Error('WebAssembly is not available: the Arcjet analysis cannot run');
-      this.root = root;
-      return root;
     });
-    return this.loading;
+    if (!root) throw new Error('WebAssembly is not available: the Arcjet analysis cannot run');
+    this.root = root;
+    return root;
   }
 
   /** The SDK's fingerprint of `request` for `characteristics` (`fp::2::...`). */
