@@ -39,7 +39,7 @@ export interface DecideResponseInit {
   };
 }
 
-/** Report accepts at most this many results and rules (the SDK sends at most 10 rules). */
+/** Decide and Report accept at most this many rules and results (the SDK sends at most 10). */
 const MAX_REPORTED = 20;
 const MAX_EXTRA = 20;
 const EXTRA_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -84,6 +84,12 @@ export class ArcjetDecideService {
 
   /** Answers with the response's init shape; Connect builds and encodes the message. */
   async decide(site: SiteRef, request: DecideRequest): Promise<DecideResponseInit> {
+    if (request.rules.length > MAX_REPORTED) {
+      throw new ConnectError(
+        `A Decide carries at most ${MAX_REPORTED} rules (the SDK allows 10); got ${request.rules.length}.`,
+        Code.InvalidArgument,
+      );
+    }
     const { input, analyze } = this.input(request.details);
     const intel = this.intel.lookup(input.ip);
     const sdkRequest: SdkRequest = {

@@ -15,6 +15,7 @@ import {
   OnApplicationBootstrap,
   OnApplicationShutdown,
 } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { Metrics } from '../platform/metrics';
@@ -42,6 +43,7 @@ export class ArcjetServer implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly decide: ArcjetDecideService,
     private readonly metrics: Metrics,
+    private readonly http: HttpAdapterHost,
   ) {}
 
   /** The h2c listener's address once listening (tests and the start-up log read it). */
@@ -53,6 +55,9 @@ export class ArcjetServer implements OnApplicationBootstrap, OnApplicationShutdo
   async onApplicationBootstrap(): Promise<void> {
     const { port, tls } = this.config.arcjet;
     if (port === null && tls === null) return;
+    // Ports belong to the server: application contexts without HTTP (CLI commands, the first
+    // start's demo seeding) open none, so they never collide with a running server.
+    if (!this.http.httpAdapter) return;
     await this.decide.analyzer.ready();
     const handler = connectNodeAdapter({
       routes: (router) => this.routes(router),

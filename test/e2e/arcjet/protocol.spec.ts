@@ -14,7 +14,10 @@ import {
   Mode,
   RateLimitAlgorithm,
 } from '@arcjet/protocol/proto/decide/v1alpha1/decide_pb.js';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from '../../../src/app.module';
 import { ArcjetServer } from '../../../src/arcjet/arcjet.server';
+import { loadConfig } from '../../../src/config/config';
 import { startApp, TestApp } from '../../support/app';
 import { siteFor } from '../../support/decide';
 
@@ -200,6 +203,18 @@ describe('Arcjet DecideService protocol', () => {
       .catch((e: unknown) => e as ConnectError);
     expect(bad).toMatchObject({ code: Code.InvalidArgument });
     expect((bad as ConnectError).rawMessage).toMatch(/details\.ip/);
+    const tooMany = await client()
+      .decide(
+        {
+          details: details(),
+          rules: Array.from({ length: 21 }, () => ({
+            rule: { case: 'shield', value: { mode: Mode.LIVE } },
+          })),
+        },
+        bearer(key),
+      )
+      .catch((e: unknown) => e as ConnectError);
+    expect(tooMany).toMatchObject({ code: Code.InvalidArgument });
     const noDecision = await client()
       .report({ details: details() }, bearer(key))
       .catch((e: unknown) => e as ConnectError);
@@ -234,6 +249,21 @@ describe('Arcjet DecideService protocol', () => {
     // And the service is still there.
     const ok = await client().decide({ details: details() }, bearer(key));
     expect(ok.decision?.conclusion).toBe(Conclusion.ALLOW);
+  });
+
+  it('opens no port from an application context (CLI commands) while the server runs', async () => {
+    const port = t.app.get(ArcjetServer).address()!.port;
+    const context = await NestFactory.createApplicationContext(
+      AppModule.forRoot(loadConfig({ ...t.env, ARCJET_PORT: String(port) })),
+      { logger: false },
+    );
+    try {
+      expect(context.get(ArcjetServer).address()).toBeNull();
+    } finally {
+      await context.close();
+    }
+    // The server's own listener is untouched.
+    expect((await client().decide({ details: details() }, bearer(key))).decision).toBeDefined();
   });
 
   it('speaks gRPC too (the same service through connect-node)', async () => {
