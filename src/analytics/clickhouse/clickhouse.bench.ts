@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, createReadStream } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { delimiter, join } from 'node:path';
 import type { AnalyticsStore, DecisionRecord } from '../analytics.port';
 import { COLUMNS, toClickHouseRow } from './row';
@@ -27,13 +28,41 @@ export async function adapterInsert(
  * check: the rows must not be stored yet, or they are stored twice.
  */
 export async function rawClientInsert(
-  server: { tcpPort: number; host?: string; user?: string; password?: string },
+  server: ClientServer,
   database: string,
   rows: readonly DecisionRecord[],
 ): Promise<number> {
-  if (!isIdentifier(database)) throw new TypeError(`not a database name: ${database}`);
   const started = performance.now();
   const body = rows.map((d) => JSON.stringify(toClickHouseRow(d))).join('\n') + '\n';
+  await clientInsert(server, database, (stdin) => stdin.end(body));
+  return performance.now() - started;
+}
+
+/**
+ * Pipes a JSONEachRow file (one ClickHouse row per line, as DuckDB's `COPY ... (FORMAT JSON)`
+ * writes it) into `clickhouse-client`: how the analytics benchmark moves millions of rows.
+ */
+export async function clientInsertFile(
+  server: ClientServer,
+  database: string,
+  file: string,
+): Promise<void> {
+  await clientInsert(server, database, (stdin) => createReadStream(file).pipe(stdin));
+}
+
+interface ClientServer {
+  tcpPort: number;
+  host?: string;
+  user?: string;
+  password?: string;
+}
+
+async function clientInsert(
+  server: ClientServer,
+  database: string,
+  feed: (stdin: Writable) => void,
+): Promise<void> {
+  if (!isIdentifier(database)) throw new TypeError(`not a database name: ${database}`);
   const query = sql`INSERT INTO ${identifier(database)}.decisions (${joinSql(
     COLUMNS.map(identifier),
     ', ',
@@ -61,9 +90,8 @@ export async function rawClientInsert(
         : fail(new Error(`clickhouse-client exited with ${code ?? signal}: ${stderr.trim()}`)),
     );
     child.stdin.on('error', () => undefined); // a failed client reports through 'exit'
-    child.stdin.end(body);
+    feed(child.stdin);
   });
-  return performance.now() - started;
 }
 
 /** `clickhouse-client` (Debian 18.16) or the single upstream binary as `clickhouse client`. */
