@@ -3,6 +3,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { HostCheckMiddleware } from './host-check.middleware';
 import { McpController } from './mcp.controller';
 import { McpEndpoint } from './mcp.endpoint';
+import { McpHttpHandler } from './mcp.http';
 import { McpToolDispatcher } from './mcp-tool.dispatcher';
 import { McpToolRegistry } from './mcp-tool.registry';
 
@@ -13,7 +14,7 @@ import { McpToolRegistry } from './mcp-tool.registry';
 @Module({
   imports: [DiscoveryModule],
   controllers: [McpController],
-  providers: [McpToolRegistry, McpToolDispatcher, McpEndpoint],
+  providers: [McpToolRegistry, McpToolDispatcher, McpEndpoint, McpHttpHandler],
   exports: [McpToolRegistry],
 })
 export class McpModule implements NestModule {

@@ -118,18 +118,29 @@ export class ProblemFilter implements ExceptionFilter {
   }
 
   private challenge(exception: unknown, req: Request): string | undefined {
-    const resource = isMcpPath(req.path) ? '/mcp' : '/v1';
-    const metadata = `resource_metadata="${this.config.baseUrl}/.well-known/oauth-protected-resource${resource}"`;
-    if (exception instanceof UnauthenticatedError) {
-      return exception.invalidToken
-        ? `Bearer error="invalid_token", ${metadata}`
-        : `Bearer ${metadata}`;
-    }
-    if (exception instanceof InsufficientScopeError) {
-      return `Bearer error="insufficient_scope", scope="${exception.scope}", ${metadata}`;
-    }
-    return undefined;
+    return bearerChallenge(exception, this.config.baseUrl, isMcpPath(req.path) ? '/mcp' : '/v1');
   }
+}
+
+/**
+ * The `WWW-Authenticate` value for an authentication or scope failure on `resource`, naming the
+ * resource's protected-resource metadata; undefined for any other error.
+ */
+export function bearerChallenge(
+  exception: unknown,
+  baseUrl: string,
+  resource: '/mcp' | '/v1',
+): string | undefined {
+  const metadata = `resource_metadata="${baseUrl}/.well-known/oauth-protected-resource${resource}"`;
+  if (exception instanceof UnauthenticatedError) {
+    return exception.invalidToken
+      ? `Bearer error="invalid_token", ${metadata}`
+      : `Bearer ${metadata}`;
+  }
+  if (exception instanceof InsufficientScopeError) {
+    return `Bearer error="insufficient_scope", scope="${exception.scope}", ${metadata}`;
+  }
+  return undefined;
 }
 
 /** The problem document of a domain error: the one mapping, also used outside Nest's pipeline. */

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, MoreThan } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { AccessService } from '../auth/access.service';
 import { Actor } from '../auth/actor';
 import { AuditService } from '../audit/audit.service';
@@ -19,6 +19,8 @@ import {
 
 @Injectable()
 export class SitesService {
+  private readonly views = new WeakMap<readonly SiteEntity[], Page<SiteView>>();
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly access: AccessService,
@@ -53,15 +55,25 @@ export class SitesService {
     });
   }
 
+  /** A page of the team's sites, read with the access check (agents call it often). */
   async list(actor: Actor, teamId: TeamId, page: PageQuery): Promise<Page<SiteView>> {
-    await this.access.requireTeam(actor, teamId, 'read');
-    const after = decodeCursor(page.cursor, 'site');
-    const rows = await this.dataSource.getRepository(SiteEntity).find({
-      where: { teamId, ...(after ? { id: MoreThan(after as SiteId) } : {}) },
-      order: { id: 'ASC' },
+    const { rows } = await this.access.requireTeamListing(actor, teamId, 'read', {
+      entity: SiteEntity,
+      teamProperty: 'teamId',
+      after: decodeCursor(page.cursor, 'site'),
       take: page.limit + 1,
     });
-    return toPage(rows, page.limit, toSiteView);
+    // Cached rows are shared and never change: so is their view, built once.
+    let view = this.views.get(rows);
+    if (!view) {
+      view = toPage(rows, page.limit, toSiteView);
+      if (Object.isFrozen(rows)) {
+        view.items.forEach((item) => Object.freeze(item));
+        Object.freeze(view.items);
+        this.views.set(rows, Object.freeze(view));
+      }
+    }
+    return view;
   }
 
   async get(actor: Actor, siteId: SiteId): Promise<SiteView> {
