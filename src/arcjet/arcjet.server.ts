@@ -37,7 +37,11 @@ type Server = http2.Http2Server | http2.Http2SecureServer;
 @Injectable()
 export class ArcjetServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('ArcjetServer');
-  private readonly servers: { server: Server; kind: 'h2c' | 'tls' }[] = [];
+  private readonly servers: {
+    server: Server;
+    kind: 'h2c' | 'tls';
+    sessions: Set<http2.Http2Session>;
+  }[] = [];
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -80,11 +84,11 @@ export class ArcjetServer implements OnApplicationBootstrap, OnApplicationShutdo
   async onApplicationShutdown(): Promise<void> {
     await Promise.all(
       this.servers.map(
-        ({ server }) =>
+        ({ server, sessions }) =>
           new Promise<void>((resolve) => {
             server.close(() => resolve());
             // Idle HTTP/2 sessions would keep close() waiting for the client to hang up.
-            for (const session of sessionsOf(server)) session.close();
+            for (const session of sessions) session.close();
           }),
       ),
     );
@@ -132,7 +136,11 @@ export class ArcjetServer implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   private async listen(server: Server, port: number, kind: 'h2c' | 'tls'): Promise<void> {
-    trackSessions(server);
+    const sessions = new Set<http2.Http2Session>();
+    server.on('session', (session: http2.Http2Session) => {
+      sessions.add(session);
+      session.once('close', () => sessions.delete(session));
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, this.config.host, () => {
@@ -140,7 +148,7 @@ export class ArcjetServer implements OnApplicationBootstrap, OnApplicationShutdo
         resolve();
       });
     });
-    this.servers.push({ server, kind });
+    this.servers.push({ server, kind, sessions });
     const { port: bound } = server.address() as AddressInfo;
     this.logger.log(
       `Arcjet-compatible decide service (${kind === 'h2c' ? 'HTTP/2 cleartext' : 'TLS, HTTP/2 and HTTP/1.1'}) on ${this.config.host}:${bound}`,
@@ -163,18 +171,3 @@ const unknownMethod: NodeHandlerFn = (req, res) => {
   });
   res.end(body);
 };
-
-const SESSIONS = Symbol('sessions');
-
-function trackSessions(server: Server): void {
-  const sessions = new Set<http2.Http2Session>();
-  (server as unknown as Record<symbol, Set<http2.Http2Session>>)[SESSIONS] = sessions;
-  server.on('session', (session: http2.Http2Session) => {
-    sessions.add(session);
-    session.once('close', () => sessions.delete(session));
-  });
-}
-
-function sessionsOf(server: Server): Set<http2.Http2Session> {
-  return (server as unknown as Record<symbol, Set<http2.Http2Session>>)[SESSIONS] ?? new Set();
-}

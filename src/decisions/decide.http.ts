@@ -6,6 +6,7 @@ import { DomainError, InvalidSiteKeyError, ValidationError } from '../common/err
 import { toFieldErrors } from '../common/validation';
 import { openApiSchema } from '../common/zod-pipe';
 import { requestId } from '../platform/logging';
+import { routeAhead } from '../platform/route-ahead';
 import { Metrics } from '../platform/metrics';
 import { domainProblem, Problem, problem } from '../platform/problem.filter';
 import { BODY_LIMIT_BYTES, readBody } from '../platform/limits';
@@ -42,18 +43,12 @@ export class DecideHttpHandler {
 
   /** Routes POST /v1/decide on `server` to this handler, everything else to the app as before. */
   install(server: Server): void {
-    const app = server.listeners('request') as ((
-      req: IncomingMessage,
-      res: ServerResponse,
-    ) => void)[];
-    server.removeAllListeners('request');
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      if (req.method === 'POST' && (req.url === PATH || req.url?.startsWith(`${PATH}?`))) {
-        this.handle(req, res);
-        return;
-      }
-      for (const listener of app) listener.call(server, req, res);
-    });
+    routeAhead(
+      server,
+      (req) =>
+        req.method === 'POST' && (req.url === PATH || req.url?.startsWith(`${PATH}?`) === true),
+      (req, res) => this.handle(req, res),
+    );
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {

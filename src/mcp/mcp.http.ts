@@ -15,6 +15,7 @@ import { BODY_LIMIT_BYTES, readBody } from '../platform/limits';
 import { requestId } from '../platform/logging';
 import { Metrics } from '../platform/metrics';
 import { bearerChallenge } from '../platform/problem.filter';
+import { routeAhead } from '../platform/route-ahead';
 import { hostRefusal } from './host-check.middleware';
 import { McpEndpoint } from './mcp.endpoint';
 import { McpToolRegistry } from './mcp-tool.registry';
@@ -67,18 +68,11 @@ export class McpHttpHandler implements OnApplicationBootstrap {
     // The authentication and OAuth services belong to the application module.
     this.verifier = this.moduleRef.get(TokenVerifier, { strict: false });
     this.upstream = this.moduleRef.get(OAuthUpstream, { strict: false });
-    const app = server.listeners('request') as ((
-      req: IncomingMessage,
-      res: ServerResponse,
-    ) => void)[];
-    server.removeAllListeners('request');
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      if (req.method === 'POST' && isMcpEndpoint(req.url)) {
-        this.handle(req, res);
-        return;
-      }
-      for (const listener of app) listener.call(server, req, res);
-    });
+    routeAhead(
+      server,
+      (req) => req.method === 'POST' && isMcpEndpoint(req.url),
+      (req, res) => this.handle(req, res),
+    );
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
