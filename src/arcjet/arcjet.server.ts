@@ -142,9 +142,17 @@ export class ArcjetServer implements OnApplicationBootstrap, OnApplicationShutdo
       session.once('close', () => sessions.delete(session));
     });
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      const failed = (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === 'EADDRINUSE'
+            ? new Error(
+                `The Arcjet-compatible decide service cannot listen on ${this.config.host}:${port}: the port is in use. Set ${kind === 'h2c' ? 'ARCJET_PORT' : 'ARCJET_TLS_PORT'} to a free port${kind === 'h2c' ? ', or to off if no app uses the Arcjet SDK' : ''}.`,
+              )
+            : error,
+        );
+      server.once('error', failed);
       server.listen(port, this.config.host, () => {
-        server.off('error', reject);
+        server.off('error', failed);
         resolve();
       });
     });
