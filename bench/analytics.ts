@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestFactory } from '@nestjs/core';
@@ -49,7 +49,21 @@ async function p50(run: () => Promise<unknown>): Promise<number> {
  * query on the same engine, with its output size in tokens (JSON characters / 4).
  */
 export async function analyticsBench(decisions: number): Promise<string> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'bulwark-bench-analytics-'));
+  // BENCH_ANALYTICS_DIR keeps the generated data (PGlite, DuckDB) and reuses it on the next run
+  // with the same BENCH_DECISIONS: generating 10 million decisions takes the better part of an
+  // hour, timing the tools a few minutes.
+  const keep = process.env.BENCH_ANALYTICS_DIR;
+  if (keep) mkdirSync(keep, { recursive: true });
+  const dataDir = keep ?? mkdtempSync(join(tmpdir(), 'bulwark-bench-analytics-'));
+  const metaFile = join(dataDir, 'bench-dataset.json');
+  const kept = existsSync(metaFile)
+    ? (JSON.parse(readFileSync(metaFile, 'utf8')) as Dataset)
+    : undefined;
+  if (kept && kept.requested !== decisions) {
+    throw new Error(
+      `BENCH_ANALYTICS_DIR holds ${kept.requested} decisions, not ${decisions}: use another directory or BENCH_DECISIONS=${kept.requested}`,
+    );
+  }
   const clock = new SimulatedClock();
   const app = await NestFactory.createApplicationContext(
     AppModule.forRoot(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), { clock }),
@@ -65,19 +79,36 @@ export async function analyticsBench(decisions: number): Promise<string> {
     // DuckDB's default memory_limit is 80 % of the machine's RAM; the bench caps it.
     const duckdb = app.get<AnalyticsStore, DuckDbStore>(AnalyticsStore);
     await duckdb.benchmarkQuery(`SET memory_limit = '${DUCKDB_MEMORY_LIMIT}'`);
-    log(`generating ${decisions.toLocaleString('en-US')} demo decisions through the decide path`);
-    const started = performance.now();
-    let last = 0;
-    const demo = await app
-      .get(DemoService)
-      .seed({ owner: 'bench', decisions, days: 29 }, (done, total) => {
-        if (done - last >= total / 20) {
-          last = done;
-          log(`  ${Math.round((done / total) * 100)}%`);
-        }
-      });
-    const generateSeconds = (performance.now() - started) / 1000;
-    clock.set(Date.now());
+    let dataset: Dataset;
+    if (kept) {
+      log(`reusing ${kept.generated.toLocaleString('en-US')} decisions in ${dataDir}`);
+      dataset = kept;
+    } else {
+      log(`generating ${decisions.toLocaleString('en-US')} demo decisions through the decide path`);
+      const started = performance.now();
+      let last = 0;
+      const demo = await app
+        .get(DemoService)
+        .seed({ owner: 'bench', decisions, days: 29 }, (done, total) => {
+          if (done - last >= total / 20) {
+            last = done;
+            log(`  ${Math.round((done / total) * 100)}%`);
+          }
+        });
+      dataset = {
+        requested: decisions,
+        generated: demo.decisions,
+        generateSeconds: (performance.now() - started) / 1000,
+        generatePeakRss: Math.max(peakRss, process.memoryUsage().rss),
+        siteId: demo.siteId,
+        teamId: demo.teamId,
+        now: Date.now(),
+      };
+      if (keep) writeFileSync(metaFile, JSON.stringify(dataset, null, 2));
+    }
+    clock.set(dataset.now);
+    const demo = dataset;
+    const generateSeconds = dataset.generateSeconds;
     const duck = duckdb;
 
     log('copying the decisions to ClickHouse');
@@ -95,12 +126,13 @@ export async function analyticsBench(decisions: number): Promise<string> {
          conclusion, reason, coalesce(rule_id, '') AS rule_id, results, dry_run_denials
        FROM decisions WHERE site_id = '${demo.siteId}') TO '${file}' (FORMAT JSON)`,
     );
-    await clientInsertFile(ch, ch.database, file);
+    const sent = await clientInsertFile(ch, ch.database, file);
     rmSync(file);
     const [{ n }] = (await store.benchmarkQuery(
       `SELECT count() AS n FROM decisions WHERE site_id = '${demo.siteId}'`,
     )) as { n: number | string }[];
     const copied = Number(n);
+    if (copied !== sent) throw new Error(`ClickHouse holds ${copied} of the ${sent} rows sent`);
     const copySeconds = (performance.now() - copyStarted) / 1000;
 
     const actor: Actor = { subject: 'bench', scopes: ['bulwark:read'], via: 'rest' };
@@ -185,19 +217,31 @@ export async function analyticsBench(decisions: number): Promise<string> {
     await store.close();
     return report(
       decisions,
-      demo.decisions,
+      demo.generated,
       generateSeconds,
       copied,
       copySeconds,
       rows,
-      Math.max(peakRss, process.memoryUsage().rss),
+      Math.max(peakRss, process.memoryUsage().rss, demo.generatePeakRss),
     );
   } finally {
     clearInterval(sampler);
     await app.close();
     await ch.cleanup();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!keep) rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** What a generation run leaves in BENCH_ANALYTICS_DIR for the next run. */
+interface Dataset {
+  requested: number;
+  generated: number;
+  generateSeconds: number;
+  generatePeakRss: number;
+  siteId: string;
+  teamId: string;
+  /** The simulated clock when generation ended: the tools' windows end here. */
+  now: number;
 }
 
 function report(
