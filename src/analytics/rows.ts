@@ -1,9 +1,11 @@
-import type {
-  DecisionRecord,
-  DryRunImpact,
-  NewIp,
-  TrafficSummary,
-  TrafficTotals,
+import {
+  type DecisionRecord,
+  type DryRunImpact,
+  type IpActivity,
+  mergeRules,
+  type NewIp,
+  type TrafficSummary,
+  type TrafficTotals,
 } from './analytics.port';
 
 /** A decisions row as both stores return it (snake_case columns, JSON text for nested data). */
@@ -163,3 +165,52 @@ export const toNewIps = (
     country: r.country || null,
     networkType: r.network_type,
   }));
+
+/** One client's decisions grouped by the rules they involved: a handful of rows whatever its volume. */
+export interface IpRuleGroupRow {
+  rule_id: string | null;
+  dry_run_denials: readonly string[];
+  conclusion: string;
+  requests: Count;
+  first: Count | null;
+  last: Count | null;
+}
+
+/**
+ * IpActivity from one grouped statement (totals, first and last seen, LIVE and DRY_RUN rules),
+ * which reads the client's rows once where separate totals and per-rule statements read them
+ * three times; the top paths come from their own statement.
+ */
+export function toIpActivity(
+  groups: readonly IpRuleGroupRow[],
+  paths: readonly PathCountRow[],
+  limit: number,
+): IpActivity {
+  let requests = 0;
+  let denials = 0;
+  let first: number | null = null;
+  let last: number | null = null;
+  const live = new Map<string, number>();
+  const dry = new Map<string, number>();
+  for (const g of groups) {
+    const n = Number(g.requests);
+    if (n === 0) continue;
+    requests += n;
+    if (g.conclusion === 'DENY') denials += n;
+    const f = Number(g.first);
+    const l = Number(g.last);
+    first = first === null ? f : Math.min(first, f);
+    last = last === null ? l : Math.max(last, l);
+    if (g.rule_id) live.set(g.rule_id, (live.get(g.rule_id) ?? 0) + n);
+    for (const rule of g.dry_run_denials) dry.set(rule, (dry.get(rule) ?? 0) + n);
+  }
+  const counts = (m: Map<string, number>) => [...m].map(([rule, count]) => ({ rule, count }));
+  return {
+    requests,
+    denials,
+    firstSeenMs: first,
+    lastSeenMs: last,
+    topPaths: toPathCounts(paths),
+    rulesTriggered: mergeRules(counts(live), counts(dry), limit),
+  };
+}

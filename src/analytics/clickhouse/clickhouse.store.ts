@@ -7,7 +7,6 @@ import {
   DecisionRecord,
   DryRunImpact,
   IpActivity,
-  mergeRules,
   NewBotSignature,
   NewIp,
   SiteRange,
@@ -18,8 +17,9 @@ import {
   fromRow,
   StoredRow,
   toDryRunImpact,
+  toIpActivity,
+  IpRuleGroupRow,
   toNewIps,
-  toPathCounts,
   toTeamUsage,
   toTrafficSummary,
 } from '../rows';
@@ -361,36 +361,18 @@ export class ClickHouseStore extends AnalyticsStore {
 
   async ipActivity(range: SiteRange, ip: string, limit: number): Promise<IpActivity> {
     const mine = sql`${inRange(range)} AND ip = ${ip}`;
-    const top = integer(limit, 0);
-    const [totals, paths, live, dry] = await Promise.all([
-      this.select<{ requests: string; denials: string; first: string; last: string }>(
-        sql`SELECT count() AS requests, countIf(conclusion = 'DENY') AS denials,
-                   min(ts_ms) AS first, max(ts_ms) AS last FROM decisions WHERE ${mine}`,
+    const [groups, paths] = await Promise.all([
+      this.select<IpRuleGroupRow>(
+        sql`SELECT rule_id, dry_run_denials, conclusion, count() AS requests,
+                   min(ts_ms) AS first, max(ts_ms) AS last
+              FROM decisions WHERE ${mine} GROUP BY rule_id, dry_run_denials, conclusion`,
       ),
       this.select<{ path: string; count: string }>(
         sql`SELECT path, count() AS count FROM decisions WHERE ${mine}
-             GROUP BY path ORDER BY count DESC, path LIMIT ${top}`,
-      ),
-      this.select<{ rule: string; count: string }>(
-        sql`SELECT rule_id AS rule, count() AS count FROM decisions
-             WHERE ${mine} AND rule_id != ''
-             GROUP BY rule ORDER BY count DESC, rule LIMIT ${top}`,
-      ),
-      this.select<{ rule: string; count: string }>(
-        sql`SELECT arrayJoin(dry_run_denials) AS rule, count() AS count FROM decisions
-             WHERE ${mine} GROUP BY rule ORDER BY count DESC, rule LIMIT ${top}`,
+             GROUP BY path ORDER BY count DESC, path LIMIT ${integer(limit, 0)}`,
       ),
     ]);
-    const t = totals[0];
-    const seen = Number(t?.requests ?? 0) > 0;
-    return {
-      requests: Number(t?.requests ?? 0),
-      denials: Number(t?.denials ?? 0),
-      firstSeenMs: seen ? Number(t?.first) : null,
-      lastSeenMs: seen ? Number(t?.last) : null,
-      topPaths: toPathCounts(paths),
-      rulesTriggered: mergeRules(live, dry, limit),
-    };
+    return toIpActivity(groups, paths, limit);
   }
 
   async ipTeamTotals(
