@@ -48,4 +48,17 @@ describe('newDecisionId', () => {
     expect(uuid[12]).toBe('7');
     expect([...ids].sort()).toEqual([ids[3], ids[0], ids[1], ids[2]]);
   });
+
+  it('never repeats the random part, across refills of its random pool', () => {
+    const t = Date.UTC(2026, 9, 1);
+    // 2,000 ids at one millisecond: only the 74 random bits tell them apart (pool: 256 ids).
+    const ids = Array.from({ length: 2000 }, () => newDecisionId(t));
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) {
+      const uuid = TypeID.fromString(id, 'req').toUUID().replace(/-/g, '');
+      expect(parseInt(uuid.slice(0, 12), 16)).toBe(t);
+      expect(uuid[12]).toBe('7');
+      expect('89ab').toContain(uuid[16]);
+    }
+  });
 });

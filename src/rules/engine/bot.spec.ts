@@ -61,6 +61,25 @@ describe('classifyUserAgent', () => {
     expect(classifyUserAgent(googlebot, 14061)).toBe('unknown_bot');
     expect(classifyUserAgent(googlebot, null)).toBe('unknown_bot');
   });
+
+  it('checks the network on every call, whatever it saw of the same user agent before', () => {
+    const bingbot = 'Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)';
+    expect(classifyUserAgent(bingbot, 8075)).toBe('search_engine');
+    expect(classifyUserAgent(bingbot, 16509)).toBe('unknown_bot');
+    expect(classifyUserAgent(bingbot, 8075)).toBe('search_engine');
+  });
+
+  it('classifies many distinct and very long user agents alike, seen once or again', () => {
+    const long = `${'Mozilla/5.0 (X11; Linux x86_64) '.repeat(40)}python-requests/2.31`;
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 12_000; i++) {
+        expect(classifyUserAgent(`curl/8.${i}.0`, null)).toBe('http_client');
+      }
+      expect(classifyUserAgent(`Scrapy/2.11 ${long}`, null)).toBe('scraper');
+      expect(classifyUserAgent(`${long} HeadlessChrome/120.0`, null)).toBe('headless_browser');
+      expect(classifyUserAgent(long, null)).toBeNull();
+    }
+  });
 });
 
 describe('BotRule', () => {
