@@ -43,7 +43,8 @@ export async function rawClientInsert(
  * Pipes a JSONEachRow file (one ClickHouse row per line, as DuckDB's `COPY ... (FORMAT JSON)`
  * writes it) into `clickhouse-client`, `linesPerClient` rows per client process: how the
  * analytics benchmark moves millions of rows. One client for 10 million rows had 18.16's server
- * reset the connection (code 210) near the end, and half a million passed the per-query memory limit (code 241): 100,000 rows (about 100 MB of JSON) per INSERT stays clear of both.
+ * reset the connection (code 210) near the end, and half a million passed the per-query memory
+ * limit (code 241): 100,000 rows (about 100 MB of JSON) per INSERT stays clear of both.
  * Returns the number of rows sent.
  */
 export async function clientInsertFile(
