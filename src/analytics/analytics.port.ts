@@ -105,6 +105,12 @@ export interface DryRunImpact {
   topPaths: { path: string; count: number }[];
 }
 
+/** A DRY_RUN rule and where its measured window starts (ms): its creation or the window's start. */
+export interface DryRunWindow {
+  ruleId: string;
+  fromMs: number;
+}
+
 /** One client IP's activity on a site over a range. */
 export interface IpActivity extends TrafficTotals {
   /** ms; null when the IP was not seen. */
@@ -162,8 +168,18 @@ export abstract class AnalyticsStore {
   abstract trafficTotals(range: SiteRange): Promise<TrafficTotals>;
   /** Totals plus the `limit` top paths, IPs and denial reasons. */
   abstract trafficSummary(range: SiteRange, limit: number): Promise<TrafficSummary>;
-  /** The impact of promoting DRY_RUN rule `ruleId`, with its `limit` most affected IPs and paths. */
-  abstract dryRunImpact(range: SiteRange, ruleId: string, limit: number): Promise<DryRunImpact>;
+  /**
+   * The impact of promoting each of a site's DRY_RUN `rules`, each over its own window
+   * [fromMs, toMs), with its `limit` most affected IPs and paths (none when `limit` is 0); in the
+   * order given. One pass for all the rules of a page, not one per rule: the window's count and
+   * the IPs that LIVE rules denied are shared.
+   */
+  abstract dryRunImpacts(
+    siteId: string,
+    toMs: number,
+    rules: readonly DryRunWindow[],
+    limit: number,
+  ): Promise<DryRunImpact[]>;
   /** What `ip` did on the site in the range, with its `limit` top paths and rules. */
   abstract ipActivity(range: SiteRange, ip: string, limit: number): Promise<IpActivity>;
   /** Requests and denials of `ip` across all of a team's sites (what Bulwark has seen of it). */

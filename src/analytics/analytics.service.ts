@@ -52,6 +52,8 @@ type ReadinessReason = (typeof READINESS_REASONS)[number];
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
+/** Most affected IPs and paths listed per DRY_RUN rule. */
+const TOP_AFFECTED = 5;
 
 /**
  * The analyses an operator asks for, over the analytics port. Answers are bounded whatever the
@@ -99,11 +101,15 @@ export class AnalyticsService {
     return this.impactPage(siteId, days, cursor);
   }
 
-  /** One page of the site's DRY_RUN rules, oldest first, with their impact. */
+  /**
+   * One page of the site's DRY_RUN rules, oldest first, with their impact and their `top` most
+   * affected IPs and paths (the briefing shows verdicts only and asks for none).
+   */
   private async impactPage(
     siteId: SiteId,
     days: number,
     cursor?: string,
+    top = TOP_AFFECTED,
   ): Promise<DryRunImpactAnalysis> {
     // Keyset pages on the rule id (TypeIDs sort by creation).
     const after = decodeCursor(cursor, 'rule');
@@ -118,7 +124,7 @@ export class AnalyticsService {
     });
     const rules = page.slice(0, MAX_RULES);
     const next = page.length > MAX_RULES ? encodeCursor(rules[rules.length - 1].id) : null;
-    return this.impactOf(siteId, days, rules, next);
+    return this.impactOf(siteId, days, rules, next, top);
   }
 
   private async impactOf(
@@ -126,20 +132,16 @@ export class AnalyticsService {
     days: number,
     rules: RuleEntity[],
     nextCursor: string | null,
+    top = TOP_AFFECTED,
   ): Promise<DryRunImpactAnalysis> {
     const now = this.clock.now().getTime();
     const windowStart = now - days * DAY_MS;
-    const impacts = await Promise.all(
-      rules.map(async (rule) => {
-        const since = Math.max(windowStart, rule.createdAt.getTime());
-        const impact = await this.store.dryRunImpact(
-          { siteId, fromMs: since, toMs: now },
-          rule.id,
-          5,
-        );
-        return ruleImpact(rule, since, impact);
-      }),
-    );
+    const windows = rules.map((rule) => ({
+      ruleId: rule.id,
+      fromMs: Math.max(windowStart, rule.createdAt.getTime()),
+    }));
+    const measured = await this.store.dryRunImpacts(siteId, now, windows, top);
+    const impacts = rules.map((rule, i) => ruleImpact(rule, windows[i].fromMs, measured[i]));
     const suggestedActions = impacts.map((r): DryRunImpactAnalysis['suggestedActions'][number] =>
       r.verdict === 'READY'
         ? { tool: 'promote-rule', arguments: { ruleId: r.ruleId }, reason: 'PROMOTE_READY_RULE' }
@@ -310,7 +312,7 @@ export class AnalyticsService {
       this.trafficOf(siteId, 1),
       this.store.deniedNetworks(day, 5),
       this.anomaliesOf(siteId, 24),
-      this.impactPage(siteId, 7),
+      this.impactPage(siteId, 7, undefined, 0),
       this.quotaOf(site.teamId, team.plan),
     ]);
     const live = rules.filter((r) => r.mode === 'LIVE').length;

@@ -1,6 +1,7 @@
 import {
   type DecisionRecord,
   type DryRunImpact,
+  type DryRunWindow,
   type IpActivity,
   mergeRules,
   type NewIp,
@@ -129,19 +130,45 @@ export function toTrafficSummary(
   };
 }
 
-export function toDryRunImpact(
-  counts: Partial<Record<'evaluated' | 'would_deny' | 'also_denied' | 'likely_legit', Count>> = {},
-  ips: readonly IpCountRow[],
-  paths: readonly PathCountRow[],
-): DryRunImpact {
-  return {
-    evaluated: Number(counts.evaluated ?? 0),
-    wouldDeny: Number(counts.would_deny ?? 0),
-    alsoDeniedLive: Number(counts.also_denied ?? 0),
-    likelyLegitimate: Number(counts.likely_legit ?? 0),
-    topIps: toIpCounts(ips),
-    topPaths: toPathCounts(paths),
-  };
+/**
+ * The distinct window starts of a page of DRY_RUN rules, oldest first: the window statement
+ * counts the site's decisions once per start, as columns `e0`, `e1`, ...
+ */
+export const windowStarts = (rules: readonly DryRunWindow[]): number[] =>
+  [...new Set(rules.map((r) => r.fromMs))].sort((a, b) => a - b);
+
+/** Counts of one rule's would-be denials, from the statement that groups them by rule. */
+export interface DryRunCountRow {
+  rule: string;
+  would_deny: Count;
+  also_denied: Count;
+  likely_legit: Count;
+}
+
+/**
+ * Assembles each rule's impact, in the order of `rules`, from the shared statements: decisions
+ * per window start, counts per rule, and top IPs and paths per rule (already ordered within a
+ * rule). Rules that denied nothing have no rows and get zeros.
+ */
+export function toDryRunImpacts(
+  rules: readonly DryRunWindow[],
+  evaluated: Readonly<Record<string, Count>> | undefined,
+  counts: readonly DryRunCountRow[],
+  ips: readonly (IpCountRow & { rule: string })[],
+  paths: readonly (PathCountRow & { rule: string })[],
+): DryRunImpact[] {
+  const starts = windowStarts(rules);
+  return rules.map((rule) => {
+    const c = counts.find((r) => r.rule === rule.ruleId);
+    return {
+      evaluated: Number(evaluated?.[`e${starts.indexOf(rule.fromMs)}`] ?? 0),
+      wouldDeny: Number(c?.would_deny ?? 0),
+      alsoDeniedLive: Number(c?.also_denied ?? 0),
+      likelyLegitimate: Number(c?.likely_legit ?? 0),
+      topIps: toIpCounts(ips.filter((r) => r.rule === rule.ruleId)),
+      topPaths: toPathCounts(paths.filter((r) => r.rule === rule.ruleId)),
+    };
+  });
 }
 
 export function toTeamUsage(rows: readonly { site_id: string; requests: Count }[], limit: number) {

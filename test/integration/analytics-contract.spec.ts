@@ -256,7 +256,15 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
     beforeAll(() => store.insertDecisions(rows));
 
     it('counts what promoting the rule would change, exactly', async () => {
-      expect(await store.dryRunImpact(range, dry, 2)).toEqual({
+      const none = 'rule_01jnonenonenonenonenonenone';
+      const windows = [dry, other, none].map((ruleId) => ({ ruleId, fromMs: t0 }));
+      const [impact, otherImpact, noneImpact] = await store.dryRunImpacts(
+        site,
+        range.toMs,
+        windows,
+        2,
+      );
+      expect(impact).toEqual({
         evaluated: 9,
         wouldDeny: 5,
         alsoDeniedLive: 1,
@@ -270,12 +278,8 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
           { path: '/x', count: 1 },
         ],
       });
-      expect(await store.dryRunImpact(range, other, 5)).toMatchObject({
-        wouldDeny: 2,
-        alsoDeniedLive: 0,
-        likelyLegitimate: 0,
-      });
-      expect(await store.dryRunImpact(range, 'rule_01jnonenonenonenonenonenone', 5)).toEqual({
+      expect(otherImpact).toMatchObject({ wouldDeny: 2, alsoDeniedLive: 0, likelyLegitimate: 0 });
+      expect(noneImpact).toEqual({
         evaluated: 9,
         wouldDeny: 0,
         alsoDeniedLive: 0,
@@ -283,6 +287,58 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
         topIps: [],
         topPaths: [],
       });
+      expect(await store.dryRunImpacts(site, range.toMs, [], 5)).toEqual([]);
+    });
+
+    it('measures each rule over its own window in one call, in the order asked', async () => {
+      const site2 = 'site_01jwindowswindowswindowswi';
+      const early = 'rule_01jearlyearlyearlyearlyea';
+      const late = 'rule_01jlatelatelatelatelatela';
+      const a = { ip: '198.51.100.20', networkType: 'residential', country: 'DE' };
+      const b = { ip: '198.51.100.21', networkType: 'residential', country: 'FR' };
+      const at = (ms: number, o: Partial<DecisionRecord>) =>
+        decision({ siteId: site2, timeMs: t0 + ms, ...o });
+      await store.insertDecisions([
+        // A is denied live before the late rule's window starts, and never inside it.
+        at(1, { ...a, ...liveDeny }),
+        at(2, { ...a, path: '/a', dryRunDenials: [early, late] }),
+        at(11, { ...a, path: '/a', dryRunDenials: [early, late] }),
+        at(12, { ...b, path: '/b', dryRunDenials: [late] }),
+        at(13, { ...attacker, ...liveDeny, dryRunDenials: [early] }),
+      ]);
+      const [lateImpact, earlyImpact] = await store.dryRunImpacts(
+        site2,
+        t0 + 100,
+        [
+          { ruleId: late, fromMs: t0 + 10 },
+          { ruleId: early, fromMs: t0 },
+        ],
+        1,
+      );
+      expect(lateImpact).toEqual({
+        evaluated: 3,
+        wouldDeny: 2,
+        alsoDeniedLive: 0,
+        likelyLegitimate: 2,
+        topIps: [{ ip: a.ip, count: 1, country: 'DE', networkType: 'residential' }],
+        topPaths: [{ path: '/a', count: 1 }],
+      });
+      expect(earlyImpact).toEqual({
+        evaluated: 5,
+        wouldDeny: 2,
+        alsoDeniedLive: 1,
+        likelyLegitimate: 0,
+        topIps: [{ ip: a.ip, count: 2, country: 'DE', networkType: 'residential' }],
+        topPaths: [{ path: '/a', count: 2 }],
+      });
+      // Without lists, the counts are the same.
+      const [countsOnly] = await store.dryRunImpacts(
+        site2,
+        t0 + 100,
+        [{ ruleId: late, fromMs: t0 + 10 }],
+        0,
+      );
+      expect(countsOnly).toEqual({ ...lateImpact, topIps: [], topPaths: [] });
     });
   });
 

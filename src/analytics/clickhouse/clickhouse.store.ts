@@ -6,6 +6,7 @@ import {
   DecisionFilter,
   DecisionRecord,
   DryRunImpact,
+  DryRunWindow,
   IpActivity,
   NewBotSignature,
   NewIp,
@@ -14,14 +15,18 @@ import {
   TrafficTotals,
 } from '../analytics.port';
 import {
+  DryRunCountRow,
   fromRow,
+  IpCountRow,
+  PathCountRow,
   StoredRow,
-  toDryRunImpact,
+  toDryRunImpacts,
   toIpActivity,
   IpRuleGroupRow,
   toNewIps,
   toTeamUsage,
   toTrafficSummary,
+  windowStarts,
 } from '../rows';
 import { COLUMNS, toClickHouseRow } from './row';
 import { identifier, integer, isIdentifier, joinSql, quoteString, Sql, sql, tuple } from './sql';
@@ -331,32 +336,58 @@ export class ClickHouseStore extends AnalyticsStore {
     return toTrafficSummary(totals, paths, ips, reasons);
   }
 
-  async dryRunImpact(range: SiteRange, ruleId: string, limit: number): Promise<DryRunImpact> {
-    const where = inRange(range);
-    const hit = sql`${where} AND has(dry_run_denials, ${ruleId})`;
-    const top = integer(limit, 0);
-    const [counts, ips, paths] = await Promise.all([
-      this.select<Record<'evaluated' | 'would_deny' | 'also_denied' | 'likely_legit', string>>(
-        sql`SELECT (SELECT count() FROM decisions WHERE ${where}) AS evaluated,
-                   countIf(conclusion = 'ALLOW') AS would_deny,
+  async dryRunImpacts(
+    siteId: string,
+    toMs: number,
+    rules: readonly DryRunWindow[],
+    limit: number,
+  ): Promise<DryRunImpact[]> {
+    if (rules.length === 0) return [];
+    const starts = windowStarts(rules).map((ms) => integer(ms));
+    const window = inRange({ siteId, fromMs: starts[0], toMs });
+    const ids = rules.map((r) => r.ruleId);
+    const since = sql`${rules.map((r) => integer(r.fromMs))}[indexOf(${ids}, rule)]`;
+    // One row per (decision, rule it would have denied), kept only inside that rule's window.
+    const hits = sql`FROM decisions ARRAY JOIN dry_run_denials AS rule
+      WHERE ${window} AND rule IN ${tuple(ids)} AND ts_ms >= ${since}`;
+    const top = (column: 'ip' | 'path', extra: Sql) =>
+      sql`SELECT rule, ${identifier(column)}, count() AS count${extra} ${hits}
+            AND conclusion = 'ALLOW'
+          GROUP BY rule, ${identifier(column)}
+          ORDER BY rule, count DESC, ${identifier(column)} LIMIT ${integer(limit, 0)} BY rule`;
+    const [evaluated, counts, ips, paths] = await Promise.all([
+      this.select<Record<string, string>>(
+        sql`SELECT ${joinSql(
+          starts.map((from, i) => sql`countIf(ts_ms >= ${from}) AS ${identifier(`e${i}`)}`),
+          ', ',
+        )} FROM decisions WHERE ${window}`,
+      ),
+      // An IP counts against "likely legitimate" only if a LIVE rule denied it inside the rule's
+      // own window: its last denial in the widest window is compared with the rule's start. No
+      // match leaves last_denied at 0, before every window.
+      this.select<DryRunCountRow>(
+        sql`SELECT rule, countIf(conclusion = 'ALLOW') AS would_deny,
                    countIf(conclusion = 'DENY') AS also_denied,
                    countIf(conclusion = 'ALLOW' AND network_type = 'residential'
-                     AND bot_category = ''
-                     AND ip NOT IN (SELECT ip FROM decisions WHERE ${where} AND conclusion = 'DENY')
-                   ) AS likely_legit
-              FROM decisions WHERE ${hit}`,
+                     AND bot_category = '' AND last_denied < since) AS likely_legit
+              FROM (
+                SELECT rule, ip, conclusion, network_type, bot_category,
+                       ${since} AS since
+                  ${hits}
+              ) ANY LEFT JOIN (
+                SELECT ip, max(ts_ms) AS last_denied FROM decisions
+                 WHERE ${window} AND conclusion = 'DENY' GROUP BY ip
+              ) USING ip
+             GROUP BY rule`,
       ),
-      this.select<{ ip: string; count: string; country: string; network_type: string }>(
-        sql`SELECT ip, count() AS count, any(country) AS country, any(network_type) AS network_type
-              FROM decisions WHERE ${hit} AND conclusion = 'ALLOW'
-             GROUP BY ip ORDER BY count DESC, ip LIMIT ${top}`,
-      ),
-      this.select<{ path: string; count: string }>(
-        sql`SELECT path, count() AS count FROM decisions WHERE ${hit} AND conclusion = 'ALLOW'
-             GROUP BY path ORDER BY count DESC, path LIMIT ${top}`,
-      ),
+      limit === 0
+        ? []
+        : this.select<IpCountRow & { rule: string }>(
+            top('ip', sql`, any(country) AS country, any(network_type) AS network_type`),
+          ),
+      limit === 0 ? [] : this.select<PathCountRow & { rule: string }>(top('path', sql``)),
     ]);
-    return toDryRunImpact(counts[0], ips, paths);
+    return toDryRunImpacts(rules, evaluated[0], counts, ips, paths);
   }
 
   async ipActivity(range: SiteRange, ip: string, limit: number): Promise<IpActivity> {

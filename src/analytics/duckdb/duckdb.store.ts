@@ -8,6 +8,7 @@ import {
   DecisionFilter,
   DecisionRecord,
   DryRunImpact,
+  DryRunWindow,
   IpActivity,
   NewBotSignature,
   NewIp,
@@ -16,14 +17,18 @@ import {
   TrafficTotals,
 } from '../analytics.port';
 import {
+  DryRunCountRow,
   fromRow,
+  IpCountRow,
+  PathCountRow,
   StoredRow,
-  toDryRunImpact,
+  toDryRunImpacts,
   toIpActivity,
   IpRuleGroupRow,
   toNewIps,
   toTeamUsage,
   toTrafficSummary,
+  windowStarts,
 } from '../rows';
 
 /** Migrations in order; the index + 1 is the version recorded in `bulwark_schema`. */
@@ -246,36 +251,67 @@ export class DuckDbStore extends AnalyticsStore {
     return toTrafficSummary(totals, paths, ips, reasons);
   }
 
-  async dryRunImpact(range: SiteRange, ruleId: string, limit: number): Promise<DryRunImpact> {
-    const counted = { ...rangeParams(range), rule: ruleId };
-    const params = { ...counted, limit };
-    const hit = `${IN_RANGE} AND list_contains(dry_run_denials, $rule)`;
-    const [counts, ips, paths] = await Promise.all([
-      this.rows<Record<'evaluated' | 'would_deny' | 'also_denied' | 'likely_legit', bigint>>(
-        `SELECT (SELECT count(*) FROM decisions WHERE ${IN_RANGE}) AS evaluated,
-                count(*) FILTER (WHERE conclusion = 'ALLOW') AS would_deny,
+  async dryRunImpacts(
+    siteId: string,
+    toMs: number,
+    rules: readonly DryRunWindow[],
+    limit: number,
+  ): Promise<DryRunImpact[]> {
+    if (rules.length === 0) return [];
+    const starts = windowStarts(rules);
+    const window = rangeParams({ siteId, fromMs: starts[0], toMs });
+    const hitParams = {
+      ...window,
+      rules: listValue(rules.map((r) => r.ruleId)),
+      since: listValue(rules.map((r) => BigInt(r.fromMs))),
+    };
+    // One row per (decision, rule it would have denied), kept only inside that rule's window.
+    const hits = `WITH w AS (
+        SELECT unnest($rules::VARCHAR[]) AS rule, unnest($since::BIGINT[]) AS since
+      ), hits AS (
+        SELECT rule, ip, path, country, network_type, bot_category, conclusion, since
+          FROM (SELECT unnest(dry_run_denials) AS rule, ip, path, country, network_type,
+                       bot_category, conclusion, ts_ms
+                  FROM decisions WHERE ${IN_RANGE} AND len(dry_run_denials) > 0) d
+          JOIN w USING (rule)
+         WHERE d.ts_ms >= w.since
+      )`;
+    const top = (column: 'ip' | 'path', extra: string) =>
+      `${hits} SELECT rule, ${column}, count(*) AS count${extra} FROM hits
+        WHERE conclusion = 'ALLOW' GROUP BY rule, ${column}
+      QUALIFY row_number() OVER (PARTITION BY rule ORDER BY count(*) DESC, ${column}) <= $limit
+        ORDER BY rule, count DESC, ${column}`;
+    const [evaluated, counts, ips, paths] = await Promise.all([
+      this.rows<Record<string, bigint>>(
+        `SELECT ${starts.map((_, i) => `count(*) FILTER (WHERE ts_ms >= $s${i}) AS e${i}`).join(', ')}
+           FROM decisions WHERE ${IN_RANGE}`,
+        { ...window, ...Object.fromEntries(starts.map((ms, i) => [`s${i}`, BigInt(ms)])) },
+      ),
+      // An IP counts against "likely legitimate" only if a LIVE rule denied it inside the rule's
+      // own window: its last denial in the widest window is compared with the rule's start.
+      this.rows<DryRunCountRow>(
+        `${hits} SELECT rule, count(*) FILTER (WHERE conclusion = 'ALLOW') AS would_deny,
                 count(*) FILTER (WHERE conclusion = 'DENY') AS also_denied,
                 count(*) FILTER (WHERE conclusion = 'ALLOW' AND network_type = 'residential'
-                  AND bot_category IS NULL
-                  AND ip NOT IN (SELECT ip FROM decisions WHERE ${IN_RANGE} AND conclusion = 'DENY')
-                ) AS likely_legit
-           FROM decisions WHERE ${hit}`,
-        counted,
+                  AND bot_category IS NULL AND coalesce(last_denied, -1) < since) AS likely_legit
+           FROM hits LEFT JOIN (
+             SELECT ip, max(ts_ms) AS last_denied FROM decisions
+              WHERE ${IN_RANGE} AND conclusion = 'DENY' GROUP BY ip
+           ) denied USING (ip)
+          GROUP BY rule`,
+        hitParams,
       ),
-      this.rows<{ ip: string; count: bigint; country: string | null; network_type: string }>(
-        `SELECT ip, count(*) AS count, any_value(country) AS country,
-                any_value(network_type) AS network_type
-           FROM decisions WHERE ${hit} AND conclusion = 'ALLOW'
-          GROUP BY ip ORDER BY count DESC, ip LIMIT $limit`,
-        params,
-      ),
-      this.rows<{ path: string; count: bigint }>(
-        `SELECT path, count(*) AS count FROM decisions WHERE ${hit} AND conclusion = 'ALLOW'
-          GROUP BY path ORDER BY count DESC, path LIMIT $limit`,
-        params,
-      ),
+      limit === 0
+        ? []
+        : this.rows<IpCountRow & { rule: string }>(
+            top('ip', ', any_value(country) AS country, any_value(network_type) AS network_type'),
+            { ...hitParams, limit },
+          ),
+      limit === 0
+        ? []
+        : this.rows<PathCountRow & { rule: string }>(top('path', ''), { ...hitParams, limit }),
     ]);
-    return toDryRunImpact(counts[0], ips, paths);
+    return toDryRunImpacts(rules, evaluated[0], counts, ips, paths);
   }
 
   async ipActivity(range: SiteRange, ip: string, limit: number): Promise<IpActivity> {
