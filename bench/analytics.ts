@@ -79,7 +79,10 @@ function tracer<S extends object>(store: S, method: string, textOf: (first: unkn
 function summarize(text: string): string {
   const flat = text.replace(/\s+/g, ' ');
   const group = /GROUP BY ([a-z_]+)/i.exec(flat);
-  const notIn = /NOT IN/i.test(flat) ? ', NOT IN' : '';
+  const notIn =
+    (/NOT IN/i.test(flat) ? ', NOT IN' : '') +
+    (/ARRAY JOIN|unnest\(dry/i.test(flat) ? ', per rule' : '') +
+    (/LEFT JOIN/i.test(flat) ? ', join' : '');
   const days = /ts_ms >= (\d+) AND ts_ms < (\d+)/.exec(flat);
   const span = days ? `, ${Math.round((Number(days[2]) - Number(days[1])) / 3_600_000)} h` : '';
   return `${group ? `by ${group[1]}` : 'totals'}${notIn}${span}`;
@@ -123,7 +126,10 @@ export async function analyticsBench(decisions: number): Promise<string> {
     AppModule.forRoot(loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), { clock }),
     { logger: false },
   );
-  const ch = await startClickHouse();
+  // A kept directory keeps the ClickHouse copy too, so a rerun skips the copy.
+  const ch = await startClickHouse(
+    keep ? { dir: join(keep, 'clickhouse'), database: 'bench' } : undefined,
+  );
   // Peak resident memory of the whole process (app, DuckDB), sampled every second.
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => {
@@ -165,29 +171,48 @@ export async function analyticsBench(decisions: number): Promise<string> {
     const generateSeconds = dataset.generateSeconds;
     const duck = duckdb;
 
-    log('copying the decisions to ClickHouse');
     const store = await ClickHouseStore.open(`${ch.url}/${ch.database}`);
     await store.migrate();
+    const stored = async () => {
+      const [{ n }] = (await store.benchmarkQuery(
+        `SELECT count() AS n FROM decisions WHERE site_id = '${demo.siteId}'`,
+      )) as { n: number | string }[];
+      return Number(n);
+    };
     const copyStarted = performance.now();
-    // DuckDB writes the site's rows as JSONEachRow in ClickHouse's column order (nulls as ''
-    // and 0, as the adapter sends them) and clickhouse-client streams the file in: paging
-    // through listDecisions would sort the whole table for every page.
-    const file = join(dataDir, 'decisions.ndjson');
-    await duck.benchmarkQuery(
-      `COPY (SELECT id, site_id, team_id, ts_ms, ip, method, protocol, host, path, query, user_agent, headers,
-         coalesce(email, '') AS email, coalesce(country, '') AS country, coalesce(asn, 0) AS asn,
-         coalesce(as_org, '') AS as_org, network_type, coalesce(bot_category, '') AS bot_category,
-         conclusion, reason, coalesce(rule_id, '') AS rule_id, results, dry_run_denials
-       FROM decisions WHERE site_id = '${demo.siteId}') TO '${file}' (FORMAT JSON)`,
-    );
-    const sent = await clientInsertFile(ch, ch.database, file);
-    rmSync(file);
-    const [{ n }] = (await store.benchmarkQuery(
-      `SELECT count() AS n FROM decisions WHERE site_id = '${demo.siteId}'`,
-    )) as { n: number | string }[];
-    const copied = Number(n);
-    if (copied !== sent) throw new Error(`ClickHouse holds ${copied} of the ${sent} rows sent`);
-    const copySeconds = (performance.now() - copyStarted) / 1000;
+    let copied = await stored();
+    if (copied === demo.generated) {
+      log(`reusing the ${copied.toLocaleString('en-US')} decisions copied to ClickHouse`);
+    } else {
+      log('copying the decisions to ClickHouse');
+      // A kept copy that is not whole (an interrupted run) is started over.
+      if (copied > 0) await store.benchmarkQuery(`TRUNCATE TABLE decisions`);
+      // DuckDB writes the site's rows as JSONEachRow in ClickHouse's column order (nulls as ''
+      // and 0, as the adapter sends them) and clickhouse-client streams the file in: paging
+      // through listDecisions would sort the whole table for every page.
+      const file = join(dataDir, 'decisions.ndjson');
+      await duck.benchmarkQuery(
+        `COPY (SELECT id, site_id, team_id, ts_ms, ip, method, protocol, host, path, query, user_agent, headers,
+           coalesce(email, '') AS email, coalesce(country, '') AS country, coalesce(asn, 0) AS asn,
+           coalesce(as_org, '') AS as_org, network_type, coalesce(bot_category, '') AS bot_category,
+           conclusion, reason, coalesce(rule_id, '') AS rule_id, results, dry_run_denials
+         FROM decisions WHERE site_id = '${demo.siteId}') TO '${file}' (FORMAT JSON)`,
+      );
+      const sent = await clientInsertFile(ch, ch.database, file);
+      rmSync(file);
+      copied = await stored();
+      if (copied !== sent) throw new Error(`ClickHouse holds ${copied} of the ${sent} rows sent`);
+      if (keep)
+        writeFileSync(
+          metaFile,
+          JSON.stringify(
+            { ...dataset, copySeconds: (performance.now() - copyStarted) / 1000 },
+            null,
+            2,
+          ),
+        );
+    }
+    const copySeconds = dataset.copySeconds ?? (performance.now() - copyStarted) / 1000;
 
     const actor: Actor = { subject: 'bench', scopes: ['bulwark:read'], via: 'rest' };
     const siteId = parseSiteId(demo.siteId);
@@ -225,8 +250,10 @@ export async function analyticsBench(decisions: number): Promise<string> {
         const output = JSON.stringify(await call());
         const p50Ms = await p50(call);
         let main = { rawP50: 0, text: '' };
+        log(`  p50 ${p50Ms.toFixed(1)} ms, ${statements.length} statements:`);
         for (const statement of statements) {
           const rawP50 = await p50(statement.replay);
+          log(`    ${rawP50.toFixed(1).padStart(8)} ms  ${summarize(statement.text)}`);
           if (rawP50 > main.rawP50) main = { rawP50, text: statement.text };
         }
         rows.push({
@@ -268,6 +295,8 @@ interface Dataset {
   teamId: string;
   /** The simulated clock when generation ended: the tools' windows end here. */
   now: number;
+  /** Set once the data was copied to ClickHouse in the kept directory. */
+  copySeconds?: number;
 }
 
 function report(

@@ -130,6 +130,17 @@ export interface Comparison {
   toMs: number;
 }
 
+export interface HourCount {
+  hourMs: number;
+  requests: number;
+  denials: number;
+}
+
+export interface CountryCount {
+  country: string | null;
+  requests: number;
+}
+
 export interface NewBotSignature {
   userAgent: string;
   botCategory: string;
@@ -196,12 +207,17 @@ export abstract class AnalyticsStore {
     toMs: number,
     limit: number,
   ): Promise<{ requests: number; bySite: { siteId: string; requests: number }[] }>;
-  /** Requests and denials per UTC hour (start ms), hours without requests left out, oldest first. */
-  abstract hourly(
-    range: SiteRange,
-  ): Promise<{ hourMs: number; requests: number; denials: number }[]>;
-  /** Requests per country (null for unknown), most first, ties by country. */
-  abstract countries(range: SiteRange): Promise<{ country: string | null; requests: number }[]>;
+  /**
+   * Requests and denials per UTC hour (start ms) in each range of `c`, hours without requests
+   * left out, oldest first; the hour that straddles the two ranges counts in each for its part.
+   * One pass over both ranges.
+   */
+  abstract hourly(c: Comparison): Promise<Record<'recent' | 'previous', HourCount[]>>;
+  /**
+   * Requests per country (null for unknown) in each range of `c`, most first, ties by country,
+   * unknown last. One pass over both ranges.
+   */
+  abstract countries(c: Comparison): Promise<Record<'recent' | 'previous', CountryCount[]>>;
   /**
    * Bot user agents of the recent range that the previous range never saw, with at least
    * `minRequests` requests, most first.

@@ -169,17 +169,14 @@ export class AnalyticsService {
     const from = to - hours * HOUR_MS;
     const previousFrom = from - hours * HOUR_MS;
     const c = { siteId, previousFromMs: previousFrom, fromMs: from, toMs: to };
-    const recentRange = { siteId, fromMs: from, toMs: to };
-    const previousRange = { siteId, fromMs: previousFrom, toMs: from };
-    const [recentHours, previousHours, recentCountries, previousCountries, bots, ips] =
-      await Promise.all([
-        this.store.hourly(recentRange),
-        this.store.hourly(previousRange),
-        this.store.countries(recentRange),
-        this.store.countries(previousRange),
-        this.store.newBotSignatures(c, t.bots.minRequests, TOP),
-        this.store.newIps(c, t.ips.minRequests, t.ips.minDenied, TOP),
-      ]);
+    const [hourly, countries, bots, ips] = await Promise.all([
+      this.store.hourly(c),
+      this.store.countries(c),
+      this.store.newBotSignatures(c, t.bots.minRequests, TOP),
+      this.store.newIps(c, t.ips.minRequests, t.ips.minDenied, TOP),
+    ]);
+    const { recent: recentHours, previous: previousHours } = hourly;
+    const { recent: recentCountries, previous: previousCountries } = countries;
     const recentTotal = recentHours.reduce((n, h) => n + h.requests, 0);
     const previousTotal = previousHours.reduce((n, h) => n + h.requests, 0);
 

@@ -1,7 +1,9 @@
 import {
+  type CountryCount,
   type DecisionRecord,
   type DryRunImpact,
   type DryRunWindow,
+  type HourCount,
   type IpActivity,
   mergeRules,
   type NewIp,
@@ -241,3 +243,38 @@ export function toIpActivity(
     rulesTriggered: mergeRules(counts(live), counts(dry), limit),
   };
 }
+
+/** Hourly counts of a comparison, `recent` 1 for the recent range: split, oldest first. */
+export function toPeriodHours(
+  rows: readonly { recent: Count | boolean; hour: Count; requests: Count; denials: Count }[],
+): Record<'recent' | 'previous', HourCount[]> {
+  const out: Record<'recent' | 'previous', HourCount[]> = { recent: [], previous: [] };
+  for (const r of rows) {
+    out[isRecent(r.recent) ? 'recent' : 'previous'].push({
+      hourMs: Number(r.hour),
+      requests: Number(r.requests),
+      denials: Number(r.denials),
+    });
+  }
+  out.recent.sort((a, b) => a.hourMs - b.hourMs);
+  out.previous.sort((a, b) => a.hourMs - b.hourMs);
+  return out;
+}
+
+/** Per-country counts of both ranges of a comparison: split, most first, unknown last. */
+export function toPeriodCountries(
+  rows: readonly { country: string | null; recent: Count; previous: Count }[],
+): Record<'recent' | 'previous', CountryCount[]> {
+  const list = (key: 'recent' | 'previous') =>
+    rows
+      .filter((r) => Number(r[key]) > 0)
+      .map((r) => ({ country: r.country || null, requests: Number(r[key]) }))
+      .sort((a, b) => b.requests - a.requests || byCountry(a.country, b.country));
+  return { recent: list('recent'), previous: list('previous') };
+}
+
+/** Country codes in order, unknown (null) last: NULLS LAST in SQL. */
+const byCountry = (a: string | null, b: string | null) =>
+  a === b ? 0 : a === null ? 1 : b === null ? -1 : a < b ? -1 : 1;
+
+const isRecent = (v: Count | boolean) => v === true || Number(v) === 1;

@@ -452,20 +452,41 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
       ]),
     );
 
-    it('buckets requests by hour and counts countries', async () => {
-      expect(await store.hourly({ siteId: site, fromMs: t0, toMs: t0 + 4 * H })).toEqual([
-        { hourMs: t0, requests: 2, denials: 0 },
-        { hourMs: t0 + H, requests: 1, denials: 0 },
-        { hourMs: t0 + 2 * H, requests: 5, denials: 0 },
-        { hourMs: t0 + 3 * H, requests: 6, denials: 2 },
-      ]);
-      const recent = { siteId: site, fromMs: c.fromMs, toMs: c.toMs };
-      expect(await store.countries(recent)).toEqual([
+    it('buckets requests by hour and counts countries, for both ranges in one pass', async () => {
+      expect(await store.hourly(c)).toEqual({
+        recent: [
+          { hourMs: t0 + 2 * H, requests: 5, denials: 0 },
+          { hourMs: t0 + 3 * H, requests: 6, denials: 2 },
+        ],
+        previous: [
+          { hourMs: t0, requests: 2, denials: 0 },
+          { hourMs: t0 + H, requests: 1, denials: 0 },
+        ],
+      });
+      // A recent range starting mid-hour: that hour counts in each range for its part.
+      expect(await store.hourly({ ...c, fromMs: t0 + 2 * H + 3 })).toEqual({
+        recent: [
+          { hourMs: t0 + 2 * H, requests: 3, denials: 0 },
+          { hourMs: t0 + 3 * H, requests: 6, denials: 2 },
+        ],
+        previous: [
+          { hourMs: t0, requests: 2, denials: 0 },
+          { hourMs: t0 + H, requests: 1, denials: 0 },
+          { hourMs: t0 + 2 * H, requests: 2, denials: 0 },
+        ],
+      });
+      expect(await store.countries(c)).toEqual({
         // decision() defaults to DE for the bots.
-        { country: 'DE', requests: 6 },
-        { country: 'BR', requests: 3 },
-        { country: null, requests: 2 },
-      ]);
+        recent: [
+          { country: 'DE', requests: 6 },
+          { country: 'BR', requests: 3 },
+          { country: null, requests: 2 },
+        ],
+        previous: [
+          { country: 'DE', requests: 2 },
+          { country: 'FR', requests: 1 },
+        ],
+      });
     });
 
     it('finds bot signatures and IPs the previous range never saw', async () => {

@@ -45,18 +45,26 @@ process.on('exit', () => {
 
 let installed: Promise<ServerCommand> | undefined;
 
-export async function startClickHouse(): Promise<ClickHouseServer> {
+/**
+ * Starts a server in a new temp directory, or in `keep.dir` (created when missing) with the
+ * database `keep.database`: the bench keeps its copied data there between runs, and cleanup()
+ * then only stops the server.
+ */
+export async function startClickHouse(keep?: {
+  dir: string;
+  database: string;
+}): Promise<ClickHouseServer> {
   installed ??= findOrInstall().catch((error: unknown) => {
     installed = undefined; // a failed install is tried again by the next caller
     throw error;
   });
   const command = await installed;
   sweepStaleDirs();
-  const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
+  const dir = keep?.dir ?? mkdtempSync(join(tmpdir(), DIR_PREFIX));
   // Written first so that a later sweep can tell this directory's owner is still alive.
   await writeFile(join(dir, 'owner.pid'), String(process.pid));
   for (const sub of ['data', 'tmp', 'user_files', 'format_schemas', 'log']) {
-    await mkdir(join(dir, sub));
+    await mkdir(join(dir, sub), { recursive: true });
   }
   await writeFile(join(dir, 'users.xml'), USERS_XML);
 
@@ -66,7 +74,7 @@ export async function startClickHouse(): Promise<ClickHouseServer> {
     url: '',
     httpPort: 0,
     tcpPort: 0,
-    database: `bulwark_test_${randomBytes(6).toString('hex')}`,
+    database: keep?.database ?? `bulwark_test_${randomBytes(6).toString('hex')}`,
     dir,
     lastStartMs: 0,
     async stop() {
@@ -83,7 +91,7 @@ export async function startClickHouse(): Promise<ClickHouseServer> {
     },
     async cleanup() {
       await server.stop();
-      await rm(dir, { recursive: true, force: true });
+      if (!keep) await rm(dir, { recursive: true, force: true });
     },
   };
   try {
@@ -97,7 +105,7 @@ export async function startClickHouse(): Promise<ClickHouseServer> {
     );
     ports = [server.httpPort, server.tcpPort];
   } catch (error) {
-    await rm(dir, { recursive: true, force: true });
+    if (!keep) await rm(dir, { recursive: true, force: true });
     throw error;
   }
   return server;

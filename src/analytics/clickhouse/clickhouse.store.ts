@@ -3,10 +3,12 @@ import { ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/
 import {
   AnalyticsStore,
   Comparison,
+  CountryCount,
   DecisionFilter,
   DecisionRecord,
   DryRunImpact,
   DryRunWindow,
+  HourCount,
   IpActivity,
   NewBotSignature,
   NewIp,
@@ -24,6 +26,8 @@ import {
   toIpActivity,
   IpRuleGroupRow,
   toNewIps,
+  toPeriodCountries,
+  toPeriodHours,
   toTeamUsage,
   toTrafficSummary,
   windowStarts,
@@ -439,26 +443,25 @@ export class ClickHouseStore extends AnalyticsStore {
     return toTeamUsage(rows, limit);
   }
 
-  async hourly(range: SiteRange): Promise<{ hourMs: number; requests: number; denials: number }[]> {
-    const rows = await this.select<{ hour: string; requests: string; denials: string }>(
-      sql`SELECT intDiv(ts_ms, 3600000) * 3600000 AS hour, count() AS requests,
-                 countIf(conclusion = 'DENY') AS denials
-            FROM decisions WHERE ${inRange(range)} GROUP BY hour ORDER BY hour`,
+  async hourly(c: Comparison): Promise<Record<'recent' | 'previous', HourCount[]>> {
+    return toPeriodHours(
+      await this.select<{ recent: number; hour: string; requests: string; denials: string }>(
+        sql`SELECT ts_ms >= ${integer(c.fromMs)} AS recent,
+                   intDiv(ts_ms, 3600000) * 3600000 AS hour, count() AS requests,
+                   countIf(conclusion = 'DENY') AS denials
+              FROM decisions WHERE ${bothRanges(c)} GROUP BY recent, hour`,
+      ),
     );
-    return rows.map((r) => ({
-      hourMs: Number(r.hour),
-      requests: Number(r.requests),
-      denials: Number(r.denials),
-    }));
   }
 
-  async countries(range: SiteRange): Promise<{ country: string | null; requests: number }[]> {
-    // '' (unknown) sorts last, like NULLS LAST in the DuckDB adapter.
-    const rows = await this.select<{ country: string; requests: string }>(
-      sql`SELECT country, count() AS requests FROM decisions WHERE ${inRange(range)}
-           GROUP BY country ORDER BY requests DESC, country = '', country`,
+  async countries(c: Comparison): Promise<Record<'recent' | 'previous', CountryCount[]>> {
+    return toPeriodCountries(
+      await this.select<{ country: string; recent: string; previous: string }>(
+        sql`SELECT country, countIf(ts_ms >= ${integer(c.fromMs)}) AS recent,
+                   countIf(ts_ms < ${integer(c.fromMs)}) AS previous
+              FROM decisions WHERE ${bothRanges(c)} GROUP BY country`,
+      ),
     );
-    return rows.map((r) => ({ country: r.country || null, requests: Number(r.requests) }));
   }
 
   async newBotSignatures(
@@ -621,6 +624,11 @@ function chunkByLength<T>(items: readonly T[], costOf: (item: T) => number): T[]
 }
 
 /** The rows of one site in [fromMs, toMs): a prefix of the sorting key, so only its parts are read. */
+/** Both ranges of a comparison: from the start of the previous one to the end of the recent one. */
+function bothRanges(c: Comparison): Sql {
+  return inRange({ siteId: c.siteId, fromMs: c.previousFromMs, toMs: c.toMs });
+}
+
 function inRange(range: SiteRange): Sql {
   return sql`site_id = ${range.siteId} AND ts_ms >= ${integer(range.fromMs)} AND ts_ms < ${integer(range.toMs)}`;
 }

@@ -5,10 +5,12 @@ import { DuckDBConnection, DuckDBInstance, DuckDBValue, listValue } from '@duckd
 import {
   AnalyticsStore,
   Comparison,
+  CountryCount,
   DecisionFilter,
   DecisionRecord,
   DryRunImpact,
   DryRunWindow,
+  HourCount,
   IpActivity,
   NewBotSignature,
   NewIp,
@@ -26,6 +28,8 @@ import {
   toIpActivity,
   IpRuleGroupRow,
   toNewIps,
+  toPeriodCountries,
+  toPeriodHours,
   toTeamUsage,
   toTrafficSummary,
   windowStarts,
@@ -367,27 +371,26 @@ export class DuckDbStore extends AnalyticsStore {
     return toTeamUsage(rows, limit);
   }
 
-  async hourly(range: SiteRange): Promise<{ hourMs: number; requests: number; denials: number }[]> {
-    const rows = await this.rows<{ hour: bigint; requests: bigint; denials: bigint }>(
-      `SELECT (ts_ms // 3600000) * 3600000 AS hour, count(*) AS requests,
-              count(*) FILTER (WHERE conclusion = 'DENY') AS denials
-         FROM decisions WHERE ${IN_RANGE} GROUP BY hour ORDER BY hour`,
-      rangeParams(range),
+  async hourly(c: Comparison): Promise<Record<'recent' | 'previous', HourCount[]>> {
+    return toPeriodHours(
+      await this.rows<{ recent: boolean; hour: bigint; requests: bigint; denials: bigint }>(
+        `SELECT ts_ms >= $from AS recent, (ts_ms // 3600000) * 3600000 AS hour,
+                count(*) AS requests, count(*) FILTER (WHERE conclusion = 'DENY') AS denials
+           FROM decisions WHERE ${BOTH_RANGES} GROUP BY recent, hour`,
+        comparisonParams(c),
+      ),
     );
-    return rows.map((r) => ({
-      hourMs: Number(r.hour),
-      requests: Number(r.requests),
-      denials: Number(r.denials),
-    }));
   }
 
-  async countries(range: SiteRange): Promise<{ country: string | null; requests: number }[]> {
-    const rows = await this.rows<{ country: string | null; requests: bigint }>(
-      `SELECT country, count(*) AS requests FROM decisions WHERE ${IN_RANGE}
-        GROUP BY country ORDER BY requests DESC, country NULLS LAST`,
-      rangeParams(range),
+  async countries(c: Comparison): Promise<Record<'recent' | 'previous', CountryCount[]>> {
+    return toPeriodCountries(
+      await this.rows<{ country: string | null; recent: bigint; previous: bigint }>(
+        `SELECT country, count(*) FILTER (WHERE ts_ms >= $from) AS recent,
+                count(*) FILTER (WHERE ts_ms < $from) AS previous
+           FROM decisions WHERE ${BOTH_RANGES} GROUP BY country`,
+        comparisonParams(c),
+      ),
     );
-    return rows.map((r) => ({ country: r.country || null, requests: Number(r.requests) }));
   }
 
   async newBotSignatures(
@@ -534,6 +537,8 @@ class ReaderPool {
 }
 
 const IN_RANGE = 'site_id = $site AND ts_ms >= $from AND ts_ms < $to';
+/** Both ranges of a comparison ($prev to $to), with comparisonParams. */
+const BOTH_RANGES = 'site_id = $site AND ts_ms >= $prev AND ts_ms < $to';
 const rangeParams = (r: SiteRange): Record<string, DuckDBValue> => ({
   site: r.siteId,
   from: BigInt(r.fromMs),
