@@ -76,6 +76,8 @@ export interface TrafficTotals {
 
 /** Traffic of one site over a range; every list sorted by count descending, then by value. */
 export interface TrafficSummary extends TrafficTotals {
+  /** Totals of the previous range. */
+  previous: TrafficTotals;
   topPaths: { path: string; requests: number; denials: number }[];
   topIps: {
     ip: string;
@@ -175,10 +177,11 @@ export abstract class AnalyticsStore {
   abstract getDecision(id: string): Promise<DecisionRecord | null>;
   /** How many of the given ids are stored, counting each id once: for loss and duplicate checks. */
   abstract countByIds(ids: readonly string[]): Promise<{ distinct: number; rows: number }>;
-  /** Requests and denials of a site over a range. */
-  abstract trafficTotals(range: SiteRange): Promise<TrafficTotals>;
-  /** Totals plus the `limit` top paths, IPs and denial reasons. */
-  abstract trafficSummary(range: SiteRange, limit: number): Promise<TrafficSummary>;
+  /**
+   * The recent range of `c`: totals plus the `limit` top paths, IPs and denial reasons; and the
+   * previous range's totals, for the trend. Totals and reasons come from one pass over both.
+   */
+  abstract trafficSummary(c: Comparison, limit: number): Promise<TrafficSummary>;
   /**
    * The impact of promoting each of a site's DRY_RUN `rules`, each over its own window
    * [fromMs, toMs), with its `limit` most affected IPs and paths (none when `limit` is 0); in the

@@ -532,10 +532,11 @@ export class AnalyticsService {
     const to = this.clock.now().getTime();
     const from = to - days * DAY_MS;
     const before = from - days * DAY_MS;
-    const [now, then] = await Promise.all([
-      this.store.trafficSummary({ siteId, fromMs: from, toMs: to }, TOP),
-      this.store.trafficTotals({ siteId, fromMs: before, toMs: from }),
-    ]);
+    const now = await this.store.trafficSummary(
+      { siteId, previousFromMs: before, fromMs: from, toMs: to },
+      TOP,
+    );
+    const then = now.previous;
     const current = period(from, to, now);
     const previous = period(before, from, then);
     const change = {

@@ -8,7 +8,6 @@ import {
   mergeRules,
   type NewIp,
   type TrafficSummary,
-  type TrafficTotals,
 } from './analytics.port';
 
 /** A decisions row as both stores return it (snake_case columns, JSON text for nested data). */
@@ -100,8 +99,17 @@ export const toIpCounts = (rows: readonly IpCountRow[]) =>
     networkType: r.network_type,
   }));
 
+/** Counts per decision reason in a comparison's recent range and the one before it. */
+export interface ReasonRow {
+  reason: string;
+  requests: Count;
+  denials: Count;
+  prev_requests: Count;
+  prev_denials: Count;
+}
+
 export function toTrafficSummary(
-  totals: TrafficTotals,
+  reasons: readonly ReasonRow[],
   paths: readonly { path: string; requests: Count; denials: Count }[],
   ips: readonly {
     ip: string;
@@ -111,10 +119,14 @@ export function toTrafficSummary(
     asn: Count | null;
     network_type: string;
   }[],
-  reasons: readonly { reason: string; count: Count }[],
+  limit: number,
 ): TrafficSummary {
+  const sum = (key: Exclude<keyof ReasonRow, 'reason'>) =>
+    reasons.reduce((n, r) => n + Number(r[key]), 0);
   return {
-    ...totals,
+    requests: sum('requests'),
+    denials: sum('denials'),
+    previous: { requests: sum('prev_requests'), denials: sum('prev_denials') },
     topPaths: paths.map((r) => ({
       path: r.path,
       requests: Number(r.requests),
@@ -128,7 +140,12 @@ export function toTrafficSummary(
       asn: nullableAsn(r.asn),
       networkType: r.network_type,
     })),
-    topDenialReasons: reasons.map((r) => ({ reason: r.reason, count: Number(r.count) })),
+    // Reasons are an enum: a handful of rows, ranked here.
+    topDenialReasons: reasons
+      .map((r) => ({ reason: r.reason, count: Number(r.denials) }))
+      .filter((r) => r.count > 0)
+      .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1))
+      .slice(0, limit),
   };
 }
 

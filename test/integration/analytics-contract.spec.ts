@@ -167,18 +167,30 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
       decision({ siteId: site, timeMs: t0 + hour, path: '/a', ...v4a }),
       decision({ siteId: site, timeMs: t0 - 1, path: '/a', ...v4a }),
       decision({ siteId: 'site_01jotherotherotherotherothe', timeMs: at(1), path: '/a' }),
+      // The hour before: counted in the previous range's totals only.
+      decision({ siteId: site, timeMs: t0 - 2, path: '/z', ...v4b, ...deny('RATE_LIMITED') }),
+      decision({ siteId: site, timeMs: t0 - hour - 1, path: '/a', ...v4a }),
     ];
     const range = { siteId: site, fromMs: t0, toMs: t0 + hour };
+    const c = { ...range, previousFromMs: t0 - hour };
 
     beforeAll(() => store.insertDecisions(rows));
 
-    it('counts requests and denials in the range only', async () => {
-      expect(await store.trafficTotals(range)).toEqual({ requests: 7, denials: 3 });
+    it('counts requests and denials in the range and the one before only', async () => {
+      expect(await store.trafficSummary(c, 3)).toMatchObject({
+        requests: 7,
+        denials: 3,
+        previous: { requests: 2, denials: 1 },
+      });
       expect(
-        await store.trafficTotals({ ...range, siteId: 'site_01jnothingnothingnothingnot' }),
+        await store.trafficSummary({ ...c, siteId: 'site_01jnothingnothingnothingnot' }, 3),
       ).toEqual({
         requests: 0,
         denials: 0,
+        previous: { requests: 0, denials: 0 },
+        topPaths: [],
+        topIps: [],
+        topDenialReasons: [],
       });
     });
 
@@ -190,9 +202,10 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
     });
 
     it('ranks paths, IPs and denial reasons by count, ties by value', async () => {
-      expect(await store.trafficSummary(range, 3)).toEqual({
+      expect(await store.trafficSummary(c, 3)).toEqual({
         requests: 7,
         denials: 3,
+        previous: { requests: 2, denials: 1 },
         topPaths: [
           { path: '/a', requests: 3, denials: 1 },
           { path: '/b', requests: 2, denials: 2 },
@@ -208,6 +221,11 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
           { reason: 'RATE_LIMITED', count: 1 },
         ],
       });
+      const one = await store.trafficSummary(c, 1);
+      expect([one.topPaths, one.topIps, one.topDenialReasons].map((l) => l.length)).toEqual([
+        1, 1, 1,
+      ]);
+      expect(one.topDenialReasons).toEqual([{ reason: 'SQL_INJECTION', count: 2 }]);
     });
   });
 

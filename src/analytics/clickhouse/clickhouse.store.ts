@@ -21,6 +21,7 @@ import {
   fromRow,
   IpCountRow,
   PathCountRow,
+  ReasonRow,
   StoredRow,
   toDryRunImpacts,
   toIpActivity,
@@ -300,22 +301,21 @@ export class ClickHouseStore extends AnalyticsStore {
     return { distinct, rows };
   }
 
-  async trafficTotals(range: SiteRange): Promise<TrafficTotals> {
-    const [row] = await this.select<{ requests: string; denials: string }>(
-      sql`SELECT count() AS requests, countIf(conclusion = 'DENY') AS denials
-            FROM decisions WHERE ${inRange(range)}`,
-    );
-    return { requests: Number(row?.requests ?? 0), denials: Number(row?.denials ?? 0) };
-  }
-
-  async trafficSummary(range: SiteRange, limit: number): Promise<TrafficSummary> {
-    const where = inRange(range);
+  async trafficSummary(c: Comparison, limit: number): Promise<TrafficSummary> {
+    const recent = inRange({ siteId: c.siteId, fromMs: c.fromMs, toMs: c.toMs });
+    const from = integer(c.fromMs);
     const top = integer(limit, 0);
-    const [totals, paths, ips, reasons] = await Promise.all([
-      this.trafficTotals(range),
+    const [reasons, paths, ips] = await Promise.all([
+      this.select<ReasonRow>(
+        sql`SELECT reason, countIf(ts_ms >= ${from}) AS requests,
+                   countIf(ts_ms >= ${from} AND conclusion = 'DENY') AS denials,
+                   countIf(ts_ms < ${from}) AS prev_requests,
+                   countIf(ts_ms < ${from} AND conclusion = 'DENY') AS prev_denials
+              FROM decisions WHERE ${bothRanges(c)} GROUP BY reason`,
+      ),
       this.select<{ path: string; requests: string; denials: string }>(
         sql`SELECT path, count() AS requests, countIf(conclusion = 'DENY') AS denials
-              FROM decisions WHERE ${where}
+              FROM decisions WHERE ${recent}
              GROUP BY path ORDER BY requests DESC, path LIMIT ${top}`,
       ),
       this.select<{
@@ -328,16 +328,11 @@ export class ClickHouseStore extends AnalyticsStore {
       }>(
         sql`SELECT ip, count() AS requests, countIf(conclusion = 'DENY') AS denials,
                    any(country) AS country, any(asn) AS asn, any(network_type) AS network_type
-              FROM decisions WHERE ${where}
+              FROM decisions WHERE ${recent}
              GROUP BY ip ORDER BY requests DESC, ip LIMIT ${top}`,
       ),
-      this.select<{ reason: string; count: string }>(
-        sql`SELECT reason, count() AS count FROM decisions
-             WHERE ${where} AND conclusion = 'DENY'
-             GROUP BY reason ORDER BY count DESC, reason LIMIT ${top}`,
-      ),
     ]);
-    return toTrafficSummary(totals, paths, ips, reasons);
+    return toTrafficSummary(reasons, paths, ips, limit);
   }
 
   async dryRunImpacts(

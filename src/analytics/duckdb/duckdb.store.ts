@@ -23,6 +23,7 @@ import {
   fromRow,
   IpCountRow,
   PathCountRow,
+  ReasonRow,
   StoredRow,
   toDryRunImpacts,
   toIpActivity,
@@ -213,20 +214,18 @@ export class DuckDbStore extends AnalyticsStore {
     return { distinct: Number(row.d), rows: Number(row.n) };
   }
 
-  async trafficTotals(range: SiteRange): Promise<TrafficTotals> {
-    const [row] = await this.rows<{ requests: bigint; denials: bigint }>(
-      `SELECT count(*) AS requests, count(*) FILTER (WHERE conclusion = 'DENY') AS denials
-         FROM decisions WHERE ${IN_RANGE}`,
-      rangeParams(range),
-    );
-    return { requests: Number(row?.requests ?? 0), denials: Number(row?.denials ?? 0) };
-  }
-
-  async trafficSummary(range: SiteRange, limit: number): Promise<TrafficSummary> {
-    const params = { ...rangeParams(range), limit };
+  async trafficSummary(c: Comparison, limit: number): Promise<TrafficSummary> {
+    const params = { ...rangeParams({ siteId: c.siteId, fromMs: c.fromMs, toMs: c.toMs }), limit };
     const denials = `count(*) FILTER (WHERE conclusion = 'DENY')`;
-    const [totals, paths, ips, reasons] = await Promise.all([
-      this.trafficTotals(range),
+    const [reasons, paths, ips] = await Promise.all([
+      this.rows<ReasonRow>(
+        `SELECT reason, count(*) FILTER (WHERE ts_ms >= $from) AS requests,
+                count(*) FILTER (WHERE ts_ms >= $from AND conclusion = 'DENY') AS denials,
+                count(*) FILTER (WHERE ts_ms < $from) AS prev_requests,
+                count(*) FILTER (WHERE ts_ms < $from AND conclusion = 'DENY') AS prev_denials
+           FROM decisions WHERE ${BOTH_RANGES} GROUP BY reason`,
+        comparisonParams(c),
+      ),
       this.rows<{ path: string; requests: bigint; denials: bigint }>(
         `SELECT path, count(*) AS requests, ${denials} AS denials FROM decisions
           WHERE ${IN_RANGE} GROUP BY path ORDER BY requests DESC, path LIMIT $limit`,
@@ -245,14 +244,8 @@ export class DuckDbStore extends AnalyticsStore {
            FROM decisions WHERE ${IN_RANGE} GROUP BY ip ORDER BY requests DESC, ip LIMIT $limit`,
         params,
       ),
-      this.rows<{ reason: string; count: bigint }>(
-        `SELECT reason, count(*) AS count FROM decisions
-          WHERE ${IN_RANGE} AND conclusion = 'DENY'
-          GROUP BY reason ORDER BY count DESC, reason LIMIT $limit`,
-        params,
-      ),
     ]);
-    return toTrafficSummary(totals, paths, ips, reasons);
+    return toTrafficSummary(reasons, paths, ips, limit);
   }
 
   async dryRunImpacts(
