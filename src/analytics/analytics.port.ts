@@ -121,6 +121,8 @@ export interface IpActivity extends TrafficTotals {
   topPaths: { path: string; count: number }[];
   /** Rules that denied it (LIVE) or would have (DRY_RUN), most often first. */
   rulesTriggered: { ruleId: string; mode: 'LIVE' | 'DRY_RUN'; count: number }[];
+  /** The IP across all of the team's sites in the same range: what Bulwark has seen of it. */
+  team: TrafficTotals & { sites: number };
 }
 
 /** The recent range of an anomaly search and the equal range before it. */
@@ -194,15 +196,16 @@ export abstract class AnalyticsStore {
     rules: readonly DryRunWindow[],
     limit: number,
   ): Promise<DryRunImpact[]>;
-  /** What `ip` did on the site in the range, with its `limit` top paths and rules. */
-  abstract ipActivity(range: SiteRange, ip: string, limit: number): Promise<IpActivity>;
-  /** Requests and denials of `ip` across all of a team's sites (what Bulwark has seen of it). */
-  abstract ipTeamTotals(
+  /**
+   * What `ip` did on the site in the range, with its `limit` top paths and rules, and its totals
+   * across the site's team `teamId` in the same range.
+   */
+  abstract ipActivity(
+    range: SiteRange,
     teamId: string,
     ip: string,
-    fromMs: number,
-    toMs: number,
-  ): Promise<TrafficTotals & { sites: number }>;
+    limit: number,
+  ): Promise<IpActivity>;
   /** Decisions of a team's sites in [fromMs, toMs), in all and for its `limit` busiest sites. */
   abstract teamUsage(
     teamId: string,

@@ -458,10 +458,13 @@ export class AnalyticsService {
     const to = this.clock.now().getTime();
     const from = to - days * DAY_MS;
     // Stored IPs are as the app sent them; look up the same text.
-    const [activity, team] = await Promise.all([
-      this.store.ipActivity({ siteId, fromMs: from, toMs: to }, ip, 5),
-      this.store.ipTeamTotals(site.teamId, ip, from, to),
-    ]);
+    const activity = await this.store.ipActivity(
+      { siteId, fromMs: from, toMs: to },
+      site.teamId,
+      ip,
+      5,
+    );
+    const { team } = activity;
     const span = `${days} day${days === 1 ? '' : 's'}`;
     const where = [
       intel.asn === null ? 'no ASN' : `AS${intel.asn}`,

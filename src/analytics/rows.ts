@@ -212,8 +212,12 @@ export const toNewIps = (
     networkType: r.network_type,
   }));
 
-/** One client's decisions grouped by the rules they involved: a handful of rows whatever its volume. */
+/**
+ * One client's decisions on one of the team's sites, grouped by the rules they involved: a
+ * handful of rows per site whatever its volume.
+ */
 export interface IpRuleGroupRow {
+  site_id: string;
   rule_id: string | null;
   dry_run_denials: readonly string[];
   conclusion: string;
@@ -223,11 +227,12 @@ export interface IpRuleGroupRow {
 }
 
 /**
- * IpActivity from one grouped statement (totals, first and last seen, LIVE and DRY_RUN rules),
- * which reads the client's rows once where separate totals and per-rule statements read them
- * three times; the top paths come from their own statement.
+ * IpActivity from one grouped statement over the team's sites (the site's totals, first and last
+ * seen, LIVE and DRY_RUN rules; the team's totals), which reads the client's rows once where
+ * separate statements read them four times; the top paths come from their own statement.
  */
 export function toIpActivity(
+  siteId: string,
   groups: readonly IpRuleGroupRow[],
   paths: readonly PathCountRow[],
   limit: number,
@@ -236,11 +241,16 @@ export function toIpActivity(
   let denials = 0;
   let first: number | null = null;
   let last: number | null = null;
+  const team = { requests: 0, denials: 0, sites: new Set<string>() };
   const live = new Map<string, number>();
   const dry = new Map<string, number>();
   for (const g of groups) {
     const n = Number(g.requests);
     if (n === 0) continue;
+    team.requests += n;
+    if (g.conclusion === 'DENY') team.denials += n;
+    team.sites.add(g.site_id);
+    if (g.site_id !== siteId) continue;
     requests += n;
     if (g.conclusion === 'DENY') denials += n;
     const f = Number(g.first);
@@ -258,9 +268,9 @@ export function toIpActivity(
     lastSeenMs: last,
     topPaths: toPathCounts(paths),
     rulesTriggered: mergeRules(counts(live), counts(dry), limit),
+    team: { requests: team.requests, denials: team.denials, sites: team.sites.size },
   };
 }
-
 /** Hourly counts of a comparison, `recent` 1 for the recent range: split, oldest first. */
 export function toPeriodHours(
   rows: readonly { recent: Count | boolean; hour: Count; requests: Count; denials: Count }[],

@@ -400,7 +400,7 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
     );
 
     it('reports what one IP did on the site: totals, first and last seen, paths, rules', async () => {
-      expect(await store.ipActivity(range, ip, 5)).toEqual({
+      expect(await store.ipActivity(range, team, ip, 5)).toEqual({
         requests: 4,
         denials: 2,
         firstSeenMs: t0 + 10,
@@ -415,23 +415,36 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
           { ruleId: live, mode: 'LIVE', count: 2 },
           { ruleId: dryB, mode: 'DRY_RUN', count: 1 },
         ],
+        // The team's other site counts here, another team's does not.
+        team: { requests: 5, denials: 2, sites: 2 },
       });
-      expect(await store.ipActivity(range, '192.0.2.99', 5)).toEqual({
+      expect(await store.ipActivity(range, team, '192.0.2.99', 5)).toEqual({
         requests: 0,
         denials: 0,
         firstSeenMs: null,
         lastSeenMs: null,
         topPaths: [],
         rulesTriggered: [],
+        team: { requests: 0, denials: 0, sites: 0 },
       });
     });
 
-    it("counts the IP across the team's sites only", async () => {
-      expect(await store.ipTeamTotals(team, ip, t0, t0 + 3_600_000)).toEqual({
-        requests: 5,
-        denials: 2,
-        sites: 2,
+    it("reports the team's totals from any of its sites, even one that never saw the IP", async () => {
+      const only = await store.ipActivity({ ...range, siteId: siteB }, team, ip, 5);
+      expect(only).toMatchObject({
+        requests: 1,
+        denials: 0,
+        topPaths: [{ path: '/products', count: 1 }],
       });
+      expect(only.team).toEqual({ requests: 5, denials: 2, sites: 2 });
+      const elsewhere = await store.ipActivity(
+        { ...range, siteId: 'site_01jipnoneipnoneipnoneipnone' },
+        team,
+        ip,
+        5,
+      );
+      expect(elsewhere).toMatchObject({ requests: 0, firstSeenMs: null, rulesTriggered: [] });
+      expect(elsewhere.team).toEqual({ requests: 5, denials: 2, sites: 2 });
     });
   });
 

@@ -14,7 +14,6 @@ import {
   NewIp,
   SiteRange,
   TrafficSummary,
-  TrafficTotals,
 } from '../analytics.port';
 import {
   DryRunCountRow,
@@ -389,39 +388,28 @@ export class ClickHouseStore extends AnalyticsStore {
     return toDryRunImpacts(rules, evaluated[0], counts, ips, paths);
   }
 
-  async ipActivity(range: SiteRange, ip: string, limit: number): Promise<IpActivity> {
-    const mine = sql`${inRange(range)} AND ip = ${ip}`;
+  async ipActivity(
+    range: SiteRange,
+    teamId: string,
+    ip: string,
+    limit: number,
+  ): Promise<IpActivity> {
+    const from = integer(range.fromMs);
+    const to = integer(range.toMs);
     const [groups, paths] = await Promise.all([
       this.select<IpRuleGroupRow>(
-        sql`SELECT rule_id, dry_run_denials, conclusion, count() AS requests,
+        sql`SELECT site_id, rule_id, dry_run_denials, conclusion, count() AS requests,
                    min(ts_ms) AS first, max(ts_ms) AS last
-              FROM decisions WHERE ${mine} GROUP BY rule_id, dry_run_denials, conclusion`,
+              FROM decisions
+             WHERE team_id = ${teamId} AND ip = ${ip} AND ts_ms >= ${from} AND ts_ms < ${to}
+             GROUP BY site_id, rule_id, dry_run_denials, conclusion`,
       ),
       this.select<{ path: string; count: string }>(
-        sql`SELECT path, count() AS count FROM decisions WHERE ${mine}
+        sql`SELECT path, count() AS count FROM decisions WHERE ${inRange(range)} AND ip = ${ip}
              GROUP BY path ORDER BY count DESC, path LIMIT ${integer(limit, 0)}`,
       ),
     ]);
-    return toIpActivity(groups, paths, limit);
-  }
-
-  async ipTeamTotals(
-    teamId: string,
-    ip: string,
-    fromMs: number,
-    toMs: number,
-  ): Promise<TrafficTotals & { sites: number }> {
-    const [row] = await this.select<{ requests: string; denials: string; sites: string }>(
-      sql`SELECT count() AS requests, countIf(conclusion = 'DENY') AS denials,
-                 uniqExact(site_id) AS sites FROM decisions
-           WHERE team_id = ${teamId} AND ip = ${ip}
-             AND ts_ms >= ${integer(fromMs)} AND ts_ms < ${integer(toMs)}`,
-    );
-    return {
-      requests: Number(row?.requests ?? 0),
-      denials: Number(row?.denials ?? 0),
-      sites: Number(row?.sites ?? 0),
-    };
+    return toIpActivity(range.siteId, groups, paths, limit);
   }
 
   async teamUsage(

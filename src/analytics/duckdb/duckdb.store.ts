@@ -16,7 +16,6 @@ import {
   NewIp,
   SiteRange,
   TrafficSummary,
-  TrafficTotals,
 } from '../analytics.port';
 import {
   DryRunCountRow,
@@ -311,42 +310,29 @@ export class DuckDbStore extends AnalyticsStore {
     return toDryRunImpacts(rules, evaluated[0], counts, ips, paths);
   }
 
-  async ipActivity(range: SiteRange, ip: string, limit: number): Promise<IpActivity> {
-    const counted = { ...rangeParams(range), ip };
-    const mine = `${IN_RANGE} AND ip = $ip`;
-    const [groups, paths] = await Promise.all([
-      this.rows<IpRuleGroupRow>(
-        `SELECT rule_id, dry_run_denials, conclusion, count(*) AS requests,
-                min(ts_ms) AS first, max(ts_ms) AS last
-           FROM decisions WHERE ${mine} GROUP BY rule_id, dry_run_denials, conclusion`,
-        counted,
-      ),
-      this.rows<{ path: string; count: bigint }>(
-        `SELECT path, count(*) AS count FROM decisions WHERE ${mine}
-          GROUP BY path ORDER BY count DESC, path LIMIT $limit`,
-        { ...counted, limit },
-      ),
-    ]);
-    return toIpActivity(groups, paths, limit);
-  }
-
-  async ipTeamTotals(
+  async ipActivity(
+    range: SiteRange,
     teamId: string,
     ip: string,
-    fromMs: number,
-    toMs: number,
-  ): Promise<TrafficTotals & { sites: number }> {
-    const [row] = await this.rows<{ requests: bigint; denials: bigint; sites: bigint }>(
-      `SELECT count(*) AS requests, count(*) FILTER (WHERE conclusion = 'DENY') AS denials,
-              count(DISTINCT site_id) AS sites
-         FROM decisions WHERE team_id = $team AND ip = $ip AND ts_ms >= $from AND ts_ms < $to`,
-      { team: teamId, ip, from: BigInt(fromMs), to: BigInt(toMs) },
-    );
-    return {
-      requests: Number(row?.requests ?? 0),
-      denials: Number(row?.denials ?? 0),
-      sites: Number(row?.sites ?? 0),
-    };
+    limit: number,
+  ): Promise<IpActivity> {
+    const { from, to } = rangeParams(range);
+    const [groups, paths] = await Promise.all([
+      this.rows<IpRuleGroupRow>(
+        `SELECT site_id, rule_id, dry_run_denials, conclusion, count(*) AS requests,
+                min(ts_ms) AS first, max(ts_ms) AS last
+           FROM decisions
+          WHERE team_id = $team AND ip = $ip AND ts_ms >= $from AND ts_ms < $to
+          GROUP BY site_id, rule_id, dry_run_denials, conclusion`,
+        { from, to, ip, team: teamId },
+      ),
+      this.rows<{ path: string; count: bigint }>(
+        `SELECT path, count(*) AS count FROM decisions WHERE ${IN_RANGE} AND ip = $ip
+          GROUP BY path ORDER BY count DESC, path LIMIT $limit`,
+        { ...rangeParams(range), ip, limit },
+      ),
+    ]);
+    return toIpActivity(range.siteId, groups, paths, limit);
   }
 
   async teamUsage(
