@@ -61,6 +61,7 @@ export async function startClickHouse(keep?: {
   const command = await installed;
   sweepStaleDirs();
   const dir = keep?.dir ?? mkdtempSync(join(tmpdir(), DIR_PREFIX));
+  await mkdir(dir, { recursive: true });
   // Written first so that a later sweep can tell this directory's owner is still alive.
   await writeFile(join(dir, 'owner.pid'), String(process.pid));
   for (const sub of ['data', 'tmp', 'user_files', 'format_schemas', 'log']) {
