@@ -555,6 +555,116 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
     expect((await store.teamUsage(team, t0, t0 + 1000, 1)).bySite).toHaveLength(1);
   });
 
+  // ClickHouse answers these from an hourly rollup plus the raw rows of the hours a bound cuts
+  // through; DuckDB scans. Bounds off the hour, hundreds of decisions: both must count exactly.
+  describe('counts across bounds that cut hours', () => {
+    const team = 'team_01jcutscutscutscutscutscuts';
+    const site = 'site_01jcutscutscutscutscutscuts';
+    const sibling = 'site_01jcutsibcutsibcutsibcutsi';
+    const H = 3_600_000;
+    const t0 = Date.UTC(2026, 10, 25);
+    const c = {
+      siteId: site,
+      previousFromMs: t0 + H / 2 + 123,
+      fromMs: t0 + 2.7 * H,
+      toMs: t0 + 5.3 * H,
+    };
+    const networks = [
+      { asn: 3320, asOrg: 'Deutsche Telekom AG', networkType: 'residential', country: 'DE' },
+      { asn: 16509, asOrg: 'Amazon.com, Inc.', networkType: 'hosting', country: 'US' },
+      { asn: null, asOrg: null, networkType: 'unknown', country: null },
+      { asn: 12322, asOrg: 'Free SAS', networkType: 'residential', country: 'FR' },
+    ];
+    const reasons = ['SQL_INJECTION', 'RATE_LIMITED', 'BOT_DENIED'] as const;
+    // A fixed pseudo-random sequence: the same rows on every run and for both adapters.
+    let seed = 42;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const rows = Array.from({ length: 600 }, () => {
+      const denied = next(4) === 0;
+      return decision({
+        teamId: team,
+        siteId: next(5) === 0 ? sibling : site,
+        timeMs: t0 + next(6 * H),
+        ...networks[next(networks.length)],
+        ...(denied
+          ? { conclusion: 'DENY' as const, reason: reasons[next(reasons.length)] }
+          : { conclusion: 'ALLOW' as const, reason: 'NO_RULE_DENIED' as const }),
+      });
+    });
+    const mine = rows.filter((d) => d.siteId === site);
+    const inRange = (d: DecisionRecord, from: number, to: number) =>
+      d.timeMs >= from && d.timeMs < to;
+    const recent = mine.filter((d) => inRange(d, c.fromMs, c.toMs));
+    const previous = mine.filter((d) => inRange(d, c.previousFromMs, c.fromMs));
+    const tally = <K>(list: DecisionRecord[], key: (d: DecisionRecord) => K) => {
+      const counts = new Map<K, number>();
+      for (const d of list) counts.set(key(d), (counts.get(key(d)) ?? 0) + 1);
+      return counts;
+    };
+    const denied = (list: DecisionRecord[]) => list.filter((d) => d.conclusion === 'DENY');
+
+    beforeAll(() => store.insertDecisions(rows));
+
+    it('totals, denial reasons, hours and countries of both ranges', async () => {
+      const summary = await store.trafficSummary(c, 10);
+      expect(summary).toMatchObject({
+        requests: recent.length,
+        denials: denied(recent).length,
+        previous: { requests: previous.length, denials: denied(previous).length },
+      });
+      expect(new Map(summary.topDenialReasons.map((r) => [r.reason, r.count]))).toEqual(
+        tally(denied(recent), (d) => d.reason),
+      );
+      const hours = (list: DecisionRecord[]) =>
+        [...tally(list, (d) => d.timeMs - (d.timeMs % H))]
+          .map(([hourMs, requests]) => ({
+            hourMs,
+            requests,
+            denials: denied(list).filter((d) => d.timeMs - (d.timeMs % H) === hourMs).length,
+          }))
+          .sort((a, b) => a.hourMs - b.hourMs);
+      expect(await store.hourly(c)).toEqual({ recent: hours(recent), previous: hours(previous) });
+      const countries = await store.countries(c);
+      expect(new Map(countries.recent.map((r) => [r.country, r.requests]))).toEqual(
+        tally(recent, (d) => d.country),
+      );
+      expect(new Map(countries.previous.map((r) => [r.country, r.requests]))).toEqual(
+        tally(previous, (d) => d.country),
+      );
+    });
+
+    it('networks behind denials, team usage and dry-run windows', async () => {
+      const range = { siteId: site, fromMs: c.previousFromMs, toMs: c.toMs };
+      const networksDenied = await store.deniedNetworks(range, 10);
+      expect(new Map(networksDenied.map((n) => [n.asn, n.denials]))).toEqual(
+        tally(denied([...previous, ...recent]), (d) => d.asn),
+      );
+      const usage = await store.teamUsage(team, c.previousFromMs, c.toMs, 10);
+      const teamRows = rows.filter((d) => inRange(d, c.previousFromMs, c.toMs));
+      expect(usage.requests).toBe(teamRows.length);
+      expect(new Map(usage.bySite.map((s) => [s.siteId, s.requests]))).toEqual(
+        tally(teamRows, (d) => d.siteId),
+      );
+      const late = c.fromMs + 17;
+      const impacts = await store.dryRunImpacts(
+        site,
+        c.toMs,
+        [
+          { ruleId: 'rule_01jcutsdry1cutsdry1cutsdry1', fromMs: late },
+          { ruleId: 'rule_01jcutsdry2cutsdry2cutsdry2', fromMs: c.previousFromMs },
+        ],
+        0,
+      );
+      expect(impacts.map((i) => i.evaluated)).toEqual([
+        mine.filter((d) => inRange(d, late, c.toMs)).length,
+        mine.filter((d) => inRange(d, c.previousFromMs, c.toMs)).length,
+      ]);
+    });
+  });
+
   it('keeps data and schema across a restart, and migrating again changes nothing', async () => {
     const kept = decision({ siteId: SITE_B });
     await store.insertDecisions([kept]);
