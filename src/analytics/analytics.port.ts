@@ -75,6 +75,13 @@ export interface TrafficTotals {
 }
 
 /** Traffic of one site over a range; every list sorted by count descending, then by value. */
+/** How many of each top list a traffic summary holds. */
+export interface TrafficTop {
+  paths: number;
+  ips: number;
+  reasons: number;
+}
+
 export interface TrafficSummary extends TrafficTotals {
   /** Totals of the previous range. */
   previous: TrafficTotals;
@@ -180,10 +187,11 @@ export abstract class AnalyticsStore {
   /** How many of the given ids are stored, counting each id once: for loss and duplicate checks. */
   abstract countByIds(ids: readonly string[]): Promise<{ distinct: number; rows: number }>;
   /**
-   * The recent range of `c`: totals plus the `limit` top paths, IPs and denial reasons; and the
-   * previous range's totals, for the trend. Totals and reasons come from one pass over both.
+   * The recent range of `c`: totals plus its `top` paths, IPs and denial reasons (a list with a
+   * limit of 0 is not queried); and the previous range's totals, for the trend. Totals and
+   * reasons come from one pass over both.
    */
-  abstract trafficSummary(c: Comparison, limit: number): Promise<TrafficSummary>;
+  abstract trafficSummary(c: Comparison, top: TrafficTop): Promise<TrafficSummary>;
   /**
    * The impact of promoting each of a site's DRY_RUN `rules`, each over its own window
    * [fromMs, toMs), with its `limit` most affected IPs and paths (none when `limit` is 0); in the

@@ -306,7 +306,7 @@ export class AnalyticsService {
         where: { siteId },
         select: { id: true, type: true, mode: true },
       }),
-      this.trafficOf(siteId, 1),
+      this.trafficOf(siteId, 1, { paths: false }),
       this.store.deniedNetworks(day, 5),
       this.anomaliesOf(siteId, 24),
       this.impactPage(siteId, 7, undefined, 0),
@@ -531,13 +531,18 @@ export class AnalyticsService {
     return this.trafficOf(siteId, days);
   }
 
-  private async trafficOf(siteId: SiteId, days: number): Promise<TrafficAnalysis> {
+  /** `paths: false` skips the top paths, which the briefing does not show. */
+  private async trafficOf(
+    siteId: SiteId,
+    days: number,
+    { paths } = { paths: true },
+  ): Promise<TrafficAnalysis> {
     const to = this.clock.now().getTime();
     const from = to - days * DAY_MS;
     const before = from - days * DAY_MS;
     const now = await this.store.trafficSummary(
       { siteId, previousFromMs: before, fromMs: from, toMs: to },
-      TOP,
+      { paths: paths ? TOP : 0, ips: TOP, reasons: TOP },
     );
     const then = now.previous;
     const current = period(from, to, now);

@@ -16,6 +16,8 @@ const HOSTILE = [
 ];
 
 const SITE_A = 'site_01jaaaaaaaaaaaaaaaaaaaaaaa';
+/** The same limit for every top list of a traffic summary. */
+const top = (n: number) => ({ paths: n, ips: n, reasons: n });
 const SITE_B = 'site_01jbbbbbbbbbbbbbbbbbbbbbbb';
 
 describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) => {
@@ -177,13 +179,13 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
     beforeAll(() => store.insertDecisions(rows));
 
     it('counts requests and denials in the range and the one before only', async () => {
-      expect(await store.trafficSummary(c, 3)).toMatchObject({
+      expect(await store.trafficSummary(c, top(3))).toMatchObject({
         requests: 7,
         denials: 3,
         previous: { requests: 2, denials: 1 },
       });
       expect(
-        await store.trafficSummary({ ...c, siteId: 'site_01jnothingnothingnothingnot' }, 3),
+        await store.trafficSummary({ ...c, siteId: 'site_01jnothingnothingnothingnot' }, top(3)),
       ).toEqual({
         requests: 0,
         denials: 0,
@@ -202,7 +204,7 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
     });
 
     it('ranks paths, IPs and denial reasons by count, ties by value', async () => {
-      expect(await store.trafficSummary(c, 3)).toEqual({
+      expect(await store.trafficSummary(c, top(3))).toEqual({
         requests: 7,
         denials: 3,
         previous: { requests: 2, denials: 1 },
@@ -221,11 +223,15 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
           { reason: 'RATE_LIMITED', count: 1 },
         ],
       });
-      const one = await store.trafficSummary(c, 1);
+      const one = await store.trafficSummary(c, top(1));
       expect([one.topPaths, one.topIps, one.topDenialReasons].map((l) => l.length)).toEqual([
         1, 1, 1,
       ]);
       expect(one.topDenialReasons).toEqual([{ reason: 'SQL_INJECTION', count: 2 }]);
+      // A limit of 0 leaves that list out and nothing else.
+      const noPaths = await store.trafficSummary(c, { paths: 0, ips: 3, reasons: 3 });
+      expect(noPaths.topPaths).toEqual([]);
+      expect(noPaths).toEqual({ ...(await store.trafficSummary(c, top(3))), topPaths: [] });
     });
   });
 
@@ -609,7 +615,7 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
     beforeAll(() => store.insertDecisions(rows));
 
     it('totals, denial reasons, hours and countries of both ranges', async () => {
-      const summary = await store.trafficSummary(c, 10);
+      const summary = await store.trafficSummary(c, top(10));
       expect(summary).toMatchObject({
         requests: recent.length,
         denials: denied(recent).length,

@@ -14,6 +14,7 @@ import {
   NewIp,
   SiteRange,
   TrafficSummary,
+  TrafficTop,
 } from '../analytics.port';
 import {
   DryRunCountRow,
@@ -335,10 +336,9 @@ export class ClickHouseStore extends AnalyticsStore {
     return { distinct, rows };
   }
 
-  async trafficSummary(c: Comparison, limit: number): Promise<TrafficSummary> {
+  async trafficSummary(c: Comparison, top: TrafficTop): Promise<TrafficSummary> {
     const recent = inRange({ siteId: c.siteId, fromMs: c.fromMs, toMs: c.toMs });
     const from = integer(c.fromMs);
-    const top = integer(limit, 0);
     const [reasons, paths, ips] = await Promise.all([
       this.select<ReasonRow>(
         sql`SELECT reason, sumIf(n, ts >= ${from}) AS requests,
@@ -347,26 +347,30 @@ export class ClickHouseStore extends AnalyticsStore {
                    sumIf(n, ts < ${from} AND conclusion = 'DENY') AS prev_denials
               FROM ${comparisonRows(c)} GROUP BY reason`,
       ),
-      this.select<{ path: string; requests: string; denials: string }>(
-        sql`SELECT path, count() AS requests, countIf(conclusion = 'DENY') AS denials
-              FROM decisions WHERE ${recent}
-             GROUP BY path ORDER BY requests DESC, path LIMIT ${top}`,
-      ),
-      this.select<{
-        ip: string;
-        requests: string;
-        denials: string;
-        country: string;
-        asn: string | number;
-        network_type: string;
-      }>(
-        sql`SELECT ip, count() AS requests, countIf(conclusion = 'DENY') AS denials,
+      top.paths === 0
+        ? []
+        : this.select<{ path: string; requests: string; denials: string }>(
+            sql`SELECT path, count() AS requests, countIf(conclusion = 'DENY') AS denials
+                  FROM decisions WHERE ${recent}
+                 GROUP BY path ORDER BY requests DESC, path LIMIT ${integer(top.paths, 0)}`,
+          ),
+      top.ips === 0
+        ? []
+        : this.select<{
+            ip: string;
+            requests: string;
+            denials: string;
+            country: string;
+            asn: string | number;
+            network_type: string;
+          }>(
+            sql`SELECT ip, count() AS requests, countIf(conclusion = 'DENY') AS denials,
                    any(country) AS country, any(asn) AS asn, any(network_type) AS network_type
               FROM decisions WHERE ${recent}
-             GROUP BY ip ORDER BY requests DESC, ip LIMIT ${top}`,
-      ),
+             GROUP BY ip ORDER BY requests DESC, ip LIMIT ${integer(top.ips, 0)}`,
+          ),
     ]);
-    return toTrafficSummary(reasons, paths, ips, limit);
+    return toTrafficSummary(reasons, paths, ips, top.reasons);
   }
 
   async dryRunImpacts(

@@ -16,6 +16,7 @@ import {
   NewIp,
   SiteRange,
   TrafficSummary,
+  TrafficTop,
 } from '../analytics.port';
 import {
   DryRunCountRow,
@@ -213,8 +214,8 @@ export class DuckDbStore extends AnalyticsStore {
     return { distinct: Number(row.d), rows: Number(row.n) };
   }
 
-  async trafficSummary(c: Comparison, limit: number): Promise<TrafficSummary> {
-    const params = { ...rangeParams({ siteId: c.siteId, fromMs: c.fromMs, toMs: c.toMs }), limit };
+  async trafficSummary(c: Comparison, top: TrafficTop): Promise<TrafficSummary> {
+    const recent = rangeParams({ siteId: c.siteId, fromMs: c.fromMs, toMs: c.toMs });
     const denials = `count(*) FILTER (WHERE conclusion = 'DENY')`;
     const [reasons, paths, ips] = await Promise.all([
       this.rows<ReasonRow>(
@@ -225,26 +226,30 @@ export class DuckDbStore extends AnalyticsStore {
            FROM decisions WHERE ${BOTH_RANGES} GROUP BY reason`,
         comparisonParams(c),
       ),
-      this.rows<{ path: string; requests: bigint; denials: bigint }>(
-        `SELECT path, count(*) AS requests, ${denials} AS denials FROM decisions
-          WHERE ${IN_RANGE} GROUP BY path ORDER BY requests DESC, path LIMIT $limit`,
-        params,
-      ),
-      this.rows<{
-        ip: string;
-        requests: bigint;
-        denials: bigint;
-        country: string | null;
-        asn: bigint | null;
-        network_type: string;
-      }>(
-        `SELECT ip, count(*) AS requests, ${denials} AS denials, any_value(country) AS country,
+      top.paths === 0
+        ? []
+        : this.rows<{ path: string; requests: bigint; denials: bigint }>(
+            `SELECT path, count(*) AS requests, ${denials} AS denials FROM decisions
+              WHERE ${IN_RANGE} GROUP BY path ORDER BY requests DESC, path LIMIT $limit`,
+            { ...recent, limit: top.paths },
+          ),
+      top.ips === 0
+        ? []
+        : this.rows<{
+            ip: string;
+            requests: bigint;
+            denials: bigint;
+            country: string | null;
+            asn: bigint | null;
+            network_type: string;
+          }>(
+            `SELECT ip, count(*) AS requests, ${denials} AS denials, any_value(country) AS country,
                 any_value(asn) AS asn, any_value(network_type) AS network_type
            FROM decisions WHERE ${IN_RANGE} GROUP BY ip ORDER BY requests DESC, ip LIMIT $limit`,
-        params,
-      ),
+            { ...recent, limit: top.ips },
+          ),
     ]);
-    return toTrafficSummary(reasons, paths, ips, limit);
+    return toTrafficSummary(reasons, paths, ips, top.reasons);
   }
 
   async dryRunImpacts(
