@@ -82,7 +82,8 @@ function summarize(text: string): string {
   const flat = text.replace(/\s+/g, ' ');
   const group = /GROUP BY ([a-z_]+)/i.exec(flat);
   const notIn =
-    (/NOT IN/i.test(flat) ? ', NOT IN' : '') +
+    (/FROM decisions_hourly/i.test(flat) ? ', rollup' : '') +
+    (/NOT IN \(SELECT/i.test(flat) ? ', NOT IN' : '') +
     (/ARRAY JOIN|unnest\(dry/i.test(flat) ? ', per rule' : '') +
     (/LEFT JOIN/i.test(flat) ? ', join' : '');
   const days = /ts_ms >= (\d+) AND ts_ms < (\d+)/.exec(flat);
