@@ -424,6 +424,11 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
         // The team's other site counts here, another team's does not.
         team: { requests: 5, denials: 2, sites: 2 },
       });
+      const one = await store.ipActivity(range, team, ip, 1);
+      expect([one.topPaths, one.rulesTriggered]).toEqual([
+        [{ path: '/login', count: 2 }],
+        [{ ruleId: dryA, mode: 'DRY_RUN', count: 3 }],
+      ]);
       expect(await store.ipActivity(range, team, '192.0.2.99', 5)).toEqual({
         requests: 0,
         denials: 0,

@@ -321,23 +321,34 @@ export class DuckDbStore extends AnalyticsStore {
     ip: string,
     limit: number,
   ): Promise<IpActivity> {
-    const { from, to } = rangeParams(range);
-    const [groups, paths] = await Promise.all([
-      this.rows<IpRuleGroupRow>(
-        `SELECT site_id, rule_id, dry_run_denials, conclusion, count(*) AS requests,
-                min(ts_ms) AS first, max(ts_ms) AS last
-           FROM decisions
+    // One scan: the client's rows across the team are found once (DuckDB has no index on ip,
+    // so every read of them is a scan of the range) and both groupings read the CTE. Rows with
+    // a path are the site's top paths; the others are the groups.
+    const rows = await this.rows<IpRuleGroupRow & { path: string | null; count: bigint }>(
+      `WITH client AS MATERIALIZED (
+         SELECT site_id, rule_id, dry_run_denials, conclusion, path, ts_ms FROM decisions
           WHERE team_id = $team AND ip = $ip AND ts_ms >= $from AND ts_ms < $to
-          GROUP BY site_id, rule_id, dry_run_denials, conclusion`,
-        { from, to, ip, team: teamId },
-      ),
-      this.rows<{ path: string; count: bigint }>(
-        `SELECT path, count(*) AS count FROM decisions WHERE ${IN_RANGE} AND ip = $ip
-          GROUP BY path ORDER BY count DESC, path LIMIT $limit`,
-        { ...rangeParams(range), ip, limit },
-      ),
-    ]);
-    return toIpActivity(range.siteId, groups, paths, limit);
+       )
+       SELECT site_id, rule_id, dry_run_denials, conclusion, NULL AS path,
+              count(*) AS requests, min(ts_ms) AS first, max(ts_ms) AS last
+         FROM client GROUP BY site_id, rule_id, dry_run_denials, conclusion
+       UNION ALL
+       SELECT * FROM (
+         SELECT NULL, NULL, NULL, NULL, path, count(*) AS requests, NULL, NULL
+           FROM client WHERE site_id = $site
+          GROUP BY path ORDER BY requests DESC, path LIMIT $limit
+       )`,
+      { ...rangeParams(range), ip, team: teamId, limit },
+    );
+    const paths = rows
+      .filter((r) => r.path !== null)
+      .map((r) => ({ path: r.path as string, count: r.requests }));
+    return toIpActivity(
+      range.siteId,
+      rows.filter((r) => r.path === null),
+      paths,
+      limit,
+    );
   }
 
   async teamUsage(
