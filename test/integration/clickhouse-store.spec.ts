@@ -111,6 +111,49 @@ describe('ClickHouse store', () => {
     }
   });
 
+  it('upgrading from schema version 1 backfills the hourly rollup, which then counts new rows', async () => {
+    const store = await freshStore();
+    try {
+      const team = 'team_rollup';
+      const t0 = Date.UTC(2026, 10, 3);
+      const at = (i: number) =>
+        decision({ teamId: team, siteId: 'site_rollup', timeMs: t0 + i * 600_000 });
+      await store.insertDecisions(Array.from({ length: 30 }, (_, i) => at(i)));
+      // Back to version 1: no rollup, no view, the rows already stored.
+      const db = store.database;
+      for (const statement of [
+        `DROP TABLE ${db}.decisions_hourly_mv`,
+        `DROP TABLE ${db}.decisions_hourly`,
+        `DROP TABLE ${db}.bulwark_schema`,
+        `CREATE TABLE ${db}.bulwark_schema (version UInt32, applied_at DateTime DEFAULT now()) ENGINE = MergeTree() ORDER BY version`,
+        `INSERT INTO ${db}.bulwark_schema (version) VALUES (1)`,
+      ]) {
+        await raw.command({ query: statement });
+      }
+      await store.migrate();
+      const usage = () => store.teamUsage(team, t0, t0 + 10 * 3_600_000, 5);
+      expect(await usage()).toEqual({
+        requests: 30,
+        bySite: [{ siteId: 'site_rollup', requests: 30 }],
+      });
+      // A repeated migration (a crash before its version row) rebuilds instead of adding twice.
+      await raw.command({ query: `TRUNCATE TABLE ${db}.bulwark_schema` });
+      await raw.command({ query: `INSERT INTO ${db}.bulwark_schema (version) VALUES (1)` });
+      await store.migrate();
+      await store.insertDecisions([at(30), at(31)]);
+      expect((await usage()).requests).toBe(32);
+      const [rolled] = await (
+        await raw.query({
+          query: `SELECT sum(requests) AS n FROM ${db}.decisions_hourly`,
+          format: 'JSONEachRow',
+        })
+      ).json<{ n: string }>();
+      expect(Number(rolled.n)).toBe(32);
+    } finally {
+      await store.close();
+    }
+  });
+
   // Two lookup paths: ids in the batch's site/time range (few sites), and chunked `id IN` lists
   // (here forced by 10k distinct sites, whose list alone is longer than one query may be).
   it.each([
