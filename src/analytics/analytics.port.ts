@@ -74,7 +74,6 @@ export interface TrafficTotals {
   denials: number;
 }
 
-/** Traffic of one site over a range; every list sorted by count descending, then by value. */
 /** How many of each top list a traffic summary holds. */
 export interface TrafficTop {
   paths: number;
@@ -82,6 +81,7 @@ export interface TrafficTop {
   reasons: number;
 }
 
+/** Traffic of one site over a range; every list sorted by count descending, then by value. */
 export interface TrafficSummary extends TrafficTotals {
   /** Totals of the previous range. */
   previous: TrafficTotals;
@@ -140,6 +140,9 @@ export interface Comparison {
   fromMs: number;
   toMs: number;
 }
+
+/** The length of the UTC hours that hourly counts (and ClickHouse's hourly rollup) bucket by. */
+export const HOUR_MS = 3_600_000;
 
 export interface HourCount {
   hourMs: number;

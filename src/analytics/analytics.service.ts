@@ -11,7 +11,7 @@ import { IntelService } from '../intel/intel.service';
 import { RuleEntity } from '../rules/rule.entity';
 import { RULE_TYPES } from '../rules/rules.schemas';
 import { Plan, PLANS } from '../teams/team.entity';
-import { AnalyticsStore, DryRunImpact, TrafficTotals } from './analytics.port';
+import { AnalyticsStore, DryRunImpact, HOUR_MS, TrafficTotals } from './analytics.port';
 import {
   Anomalies,
   bounded,
@@ -51,7 +51,6 @@ type Readiness = (typeof READINESS)[number];
 type ReadinessReason = (typeof READINESS_REASONS)[number];
 
 const DAY_MS = 86_400_000;
-const HOUR_MS = 3_600_000;
 /** Most affected IPs and paths listed per DRY_RUN rule. */
 const TOP_AFFECTED = 5;
 

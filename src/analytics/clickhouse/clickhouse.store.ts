@@ -8,6 +8,7 @@ import {
   DecisionRecord,
   DryRunImpact,
   DryRunWindow,
+  HOUR_MS,
   HourCount,
   IpActivity,
   NewBotSignature,
@@ -43,6 +44,12 @@ export interface ClickHouseStoreOptions {
   requestTimeoutMs?: number;
 }
 
+/** What the hourly rollup keeps of `decisions`: one row per group, its decisions counted. */
+const ROLLUP_SELECT = sql`SELECT site_id, team_id, intDiv(ts_ms, ${HOUR_MS}) * ${HOUR_MS} AS hour,
+    conclusion, reason, country, asn, as_org, network_type, count() AS requests
+  FROM decisions
+  GROUP BY site_id, team_id, hour, conclusion, reason, country, asn, as_org, network_type`;
+
 /**
  * Migrations in order; the index + 1 is the version recorded in `bulwark_schema`. ClickHouse has
  * no transactions, so every statement must be safe to run again (IF NOT EXISTS): a crash between
@@ -54,14 +61,6 @@ export interface ClickHouseStoreOptions {
  * away rows with the same sorting key, so a duplicate that slipped past the insert check (two
  * writers racing) disappears eventually; the readers meanwhile read each id once (LIMIT 1 BY).
  */
-const HOUR_MS = 3_600_000;
-
-/** What the hourly rollup keeps of `decisions`: one row per group, its decisions counted. */
-const ROLLUP_SELECT = sql`SELECT site_id, team_id, intDiv(ts_ms, ${HOUR_MS}) * ${HOUR_MS} AS hour,
-    conclusion, reason, country, asn, as_org, network_type, count() AS requests
-  FROM decisions
-  GROUP BY site_id, team_id, hour, conclusion, reason, country, asn, as_org, network_type`;
-
 const MIGRATIONS: readonly (readonly Sql[])[] = [
   [
     sql`CREATE TABLE IF NOT EXISTS decisions (
@@ -670,7 +669,7 @@ type Scope = { siteId: string } | { teamId: string };
 function rolledUp(scope: Scope, bounds: readonly number[], where: Sql = sql`1`): Sql {
   const from = integer(bounds[0]);
   const to = integer(bounds[bounds.length - 1]);
-  const cut = [...new Set(bounds.filter((b) => b % HOUR_MS !== 0).map((b) => b - (b % HOUR_MS)))];
+  const cut = [...new Set(bounds.filter((b) => b % HOUR_MS !== 0).map(floorHour))];
   const who = 'teamId' in scope ? sql`team_id = ${scope.teamId}` : sql`site_id = ${scope.siteId}`;
   // A team's raw rows are read through its sites, by the sorting key.
   const rawWho = 'teamId' in scope ? teamSites(scope.teamId, from, to) : who;
@@ -686,7 +685,7 @@ function rolledUp(scope: Scope, bounds: readonly number[], where: Sql = sql`1`):
     SELECT site_id, team_id, hour AS ts, conclusion, reason, country, asn, as_org, network_type,
            requests AS n
       FROM decisions_hourly
-     WHERE ${who} AND hour >= ${from - (from % HOUR_MS)} AND hour < ${to} AND ${wholeHours}
+     WHERE ${who} AND hour >= ${floorHour(from)} AND hour < ${to} AND ${wholeHours}
        AND ${where}
     UNION ALL
     SELECT site_id, team_id, ts_ms AS ts, conclusion, reason, country, asn, as_org, network_type,
@@ -704,6 +703,9 @@ function rolledUp(scope: Scope, bounds: readonly number[], where: Sql = sql`1`):
 function teamSites(teamId: string, fromMs: number, toMs: number): Sql {
   return sql`team_id = ${teamId} AND site_id IN (
     SELECT site_id FROM decisions_hourly
-     WHERE team_id = ${teamId} AND hour >= ${integer(fromMs - (fromMs % HOUR_MS))}
+     WHERE team_id = ${teamId} AND hour >= ${integer(floorHour(fromMs))}
        AND hour < ${integer(toMs)})`;
 }
+
+/** The start of the UTC hour that holds `ms`. */
+const floorHour = (ms: number): number => ms - (ms % HOUR_MS);

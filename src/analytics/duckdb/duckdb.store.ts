@@ -324,7 +324,7 @@ export class DuckDbStore extends AnalyticsStore {
     // One scan: the client's rows across the team are found once (DuckDB has no index on ip,
     // so every read of them is a scan of the range) and both groupings read the CTE. Rows with
     // a path are the site's top paths; the others are the groups.
-    const rows = await this.rows<IpRuleGroupRow & { path: string | null; count: bigint }>(
+    const rows = await this.rows<IpRuleGroupRow & { path: string | null }>(
       `WITH client AS MATERIALIZED (
          SELECT site_id, rule_id, dry_run_denials, conclusion, path, ts_ms FROM decisions
           WHERE team_id = $team AND ip = $ip AND ts_ms >= $from AND ts_ms < $to
