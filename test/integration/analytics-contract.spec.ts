@@ -591,14 +591,22 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
     let seed = 42;
     const next = (n: number) => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed % n;
+      return Math.floor((seed / 2 ** 31) * n); // the high bits: the low ones repeat quickly
     };
+    const dry1 = 'rule_01jcutsdry1cutsdry1cutsdry1';
+    const dry2 = 'rule_01jcutsdry2cutsdry2cutsdry2';
+    const dryRunSets = [[], [], [dry1], [dry2], [dry1, dry2]];
     const rows = Array.from({ length: 600 }, () => {
       const denied = next(4) === 0;
       return decision({
         teamId: team,
         siteId: next(5) === 0 ? sibling : site,
         timeMs: t0 + next(6 * H),
+        // A small pool, so that IPs the dry-run rules hit are also denied live, before and
+        // after a rule's window starts.
+        ip: `198.51.100.${next(60)}`,
+        botCategory: next(4) === 0 ? 'scraper' : null,
+        dryRunDenials: dryRunSets[next(dryRunSets.length)],
         ...networks[next(networks.length)],
         ...(denied
           ? { conclusion: 'DENY' as const, reason: reasons[next(reasons.length)] }
@@ -660,19 +668,30 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
         tally(teamRows, (d) => d.siteId),
       );
       const late = c.fromMs + 17;
-      const impacts = await store.dryRunImpacts(
-        site,
-        c.toMs,
-        [
-          { ruleId: 'rule_01jcutsdry1cutsdry1cutsdry1', fromMs: late },
-          { ruleId: 'rule_01jcutsdry2cutsdry2cutsdry2', fromMs: c.previousFromMs },
-        ],
-        0,
-      );
-      expect(impacts.map((i) => i.evaluated)).toEqual([
-        mine.filter((d) => inRange(d, late, c.toMs)).length,
-        mine.filter((d) => inRange(d, c.previousFromMs, c.toMs)).length,
-      ]);
+      const windows = [
+        { ruleId: dry1, fromMs: late },
+        { ruleId: dry2, fromMs: c.previousFromMs },
+      ];
+      // What each count means, computed from the rows (DryRunImpact's definitions).
+      const expected = windows.map(({ ruleId, fromMs }) => {
+        const window = mine.filter((d) => inRange(d, fromMs, c.toMs));
+        const deniedIps = new Set(denied(window).map((d) => d.ip));
+        const hits = window.filter((d) => d.dryRunDenials.includes(ruleId));
+        const allowed = hits.filter((d) => d.conclusion === 'ALLOW');
+        return {
+          evaluated: window.length,
+          wouldDeny: allowed.length,
+          alsoDeniedLive: hits.length - allowed.length,
+          likelyLegitimate: allowed.filter(
+            (d) => d.networkType === 'residential' && !d.botCategory && !deniedIps.has(d.ip),
+          ).length,
+          topIps: [],
+          topPaths: [],
+        };
+      });
+      expect(expected[0].likelyLegitimate).toBeGreaterThan(0);
+      expect(expected[0].likelyLegitimate).toBeLessThan(expected[0].wouldDeny);
+      expect(await store.dryRunImpacts(site, c.toMs, windows, 0)).toEqual(expected);
     });
   });
 

@@ -111,17 +111,27 @@ describe('ClickHouse store', () => {
     }
   });
 
-  it('upgrading from schema version 1 backfills the hourly rollup, which then counts new rows', async () => {
+  it('upgrading from schema version 1 backfills both rollups, which then count new rows', async () => {
     const store = await freshStore();
     try {
       const team = 'team_rollup';
       const t0 = Date.UTC(2026, 10, 3);
+      const site = 'site_rollup';
+      const rule = 'rule_rollup';
+      // Every third decision is one the DRY_RUN rule would have denied.
       const at = (i: number) =>
-        decision({ teamId: team, siteId: 'site_rollup', timeMs: t0 + i * 600_000 });
+        decision({
+          teamId: team,
+          siteId: site,
+          timeMs: t0 + i * 600_000,
+          dryRunDenials: i % 3 === 0 ? [rule] : [],
+        });
       await store.insertDecisions(Array.from({ length: 30 }, (_, i) => at(i)));
-      // Back to version 1: no rollup, no view, the rows already stored.
+      // Back to version 1: no rollups, no views, the rows already stored.
       const db = store.database;
       for (const statement of [
+        `DROP TABLE ${db}.dry_run_hourly_mv`,
+        `DROP TABLE ${db}.dry_run_hourly`,
         `DROP TABLE ${db}.decisions_hourly_mv`,
         `DROP TABLE ${db}.decisions_hourly`,
         `DROP TABLE ${db}.bulwark_schema`,
@@ -131,24 +141,31 @@ describe('ClickHouse store', () => {
         await raw.command({ query: statement });
       }
       await store.migrate();
-      const usage = () => store.teamUsage(team, t0, t0 + 10 * 3_600_000, 5);
-      expect(await usage()).toEqual({
-        requests: 30,
-        bySite: [{ siteId: 'site_rollup', requests: 30 }],
-      });
+      // Whole hours only: both answers come from the rollups alone.
+      const to = t0 + 10 * 3_600_000;
+      const usage = () => store.teamUsage(team, t0, to, 5);
+      const wouldDeny = async () =>
+        (await store.dryRunImpacts(site, to, [{ ruleId: rule, fromMs: t0 }], 0))[0].wouldDeny;
+      expect(await usage()).toEqual({ requests: 30, bySite: [{ siteId: site, requests: 30 }] });
+      expect(await wouldDeny()).toBe(10);
       // A repeated migration (a crash before its version row) rebuilds instead of adding twice.
       await raw.command({ query: `TRUNCATE TABLE ${db}.bulwark_schema` });
       await raw.command({ query: `INSERT INTO ${db}.bulwark_schema (version) VALUES (1)` });
       await store.migrate();
       await store.insertDecisions([at(30), at(31)]);
       expect((await usage()).requests).toBe(32);
-      const [rolled] = await (
-        await raw.query({
-          query: `SELECT sum(requests) AS n FROM ${db}.decisions_hourly`,
-          format: 'JSONEachRow',
-        })
-      ).json<{ n: string }>();
-      expect(Number(rolled.n)).toBe(32);
+      expect(await wouldDeny()).toBe(11);
+      const rolled = async (table: string) => {
+        const [row] = await (
+          await raw.query({
+            query: `SELECT sum(requests) AS n FROM ${db}.${table}`,
+            format: 'JSONEachRow',
+          })
+        ).json<{ n: string }>();
+        return Number(row.n);
+      };
+      expect(await rolled('decisions_hourly')).toBe(32);
+      expect(await rolled('dry_run_hourly')).toBe(11);
     } finally {
       await store.close();
     }
