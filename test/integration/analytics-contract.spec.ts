@@ -598,14 +598,21 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
     const dryRunSets = [[], [], [dry1], [dry2], [dry1, dry2]];
     const rows = Array.from({ length: 600 }, () => {
       const denied = next(4) === 0;
+      const timeMs = t0 + next(6 * H);
+      // User agents live in one hour each, so that the ones of the hour a bound cuts through
+      // are seen on both sides of it; browsers' too, which must never count as bots.
+      const variant = next(3);
+      const agent = `${Math.floor((timeMs - t0) / H)}.${variant}`;
       return decision({
         teamId: team,
         siteId: next(5) === 0 ? sibling : site,
-        timeMs: t0 + next(6 * H),
+        timeMs,
         // A small pool, so that IPs the dry-run rules hit are also denied live, before and
         // after a rule's window starts.
         ip: `198.51.100.${next(60)}`,
-        botCategory: next(4) === 0 ? 'scraper' : null,
+        ...(next(4) === 0
+          ? { userAgent: `Bot/${agent}`, botCategory: variant === 0 ? 'scraper' : 'ai_crawler' }
+          : { userAgent: `Browser/${agent}`, botCategory: null }),
         dryRunDenials: dryRunSets[next(dryRunSets.length)],
         ...networks[next(networks.length)],
         ...(denied
@@ -653,6 +660,22 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
       expect(new Map(countries.previous.map((r) => [r.country, r.requests]))).toEqual(
         tally(previous, (d) => d.country),
       );
+    });
+
+    it('new bot signatures', async () => {
+      const seenBefore = new Set(previous.filter((d) => d.botCategory).map((d) => d.userAgent));
+      const fresh = recent.filter((d) => d.botCategory && !seenBefore.has(d.userAgent));
+      const expected = [...tally(fresh, (d) => d.userAgent)]
+        .map(([userAgent, requests]) => ({
+          userAgent,
+          botCategory: fresh.find((d) => d.userAgent === userAgent)?.botCategory,
+          requests,
+        }))
+        .filter((b) => b.requests >= 2)
+        .sort((a, b) => b.requests - a.requests || a.userAgent.localeCompare(b.userAgent));
+      expect(expected.length).toBeGreaterThan(0);
+      expect(seenBefore.size).toBeGreaterThan(0);
+      expect(await store.newBotSignatures(c, 2, 10)).toEqual(expected);
     });
 
     it('networks behind denials, team usage and dry-run windows', async () => {

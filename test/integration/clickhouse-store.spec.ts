@@ -111,25 +111,28 @@ describe('ClickHouse store', () => {
     }
   });
 
-  it('upgrading from schema version 1 backfills both rollups, which then count new rows', async () => {
+  it('upgrading from schema version 1 backfills the rollups, which then count new rows', async () => {
     const store = await freshStore();
     try {
       const team = 'team_rollup';
       const t0 = Date.UTC(2026, 10, 3);
       const site = 'site_rollup';
       const rule = 'rule_rollup';
-      // Every third decision is one the DRY_RUN rule would have denied.
+      // Every third decision is one the DRY_RUN rule would have denied, every fifth a bot's.
       const at = (i: number) =>
         decision({
           teamId: team,
           siteId: site,
           timeMs: t0 + i * 600_000,
           dryRunDenials: i % 3 === 0 ? [rule] : [],
+          ...(i % 5 === 0 ? { userAgent: 'Bot/1.0', botCategory: 'scraper' } : {}),
         });
       await store.insertDecisions(Array.from({ length: 30 }, (_, i) => at(i)));
       // Back to version 1: no rollups, no views, the rows already stored.
       const db = store.database;
       for (const statement of [
+        `DROP TABLE ${db}.bots_hourly_mv`,
+        `DROP TABLE ${db}.bots_hourly`,
         `DROP TABLE ${db}.dry_run_hourly_mv`,
         `DROP TABLE ${db}.dry_run_hourly`,
         `DROP TABLE ${db}.decisions_hourly_mv`,
@@ -148,6 +151,13 @@ describe('ClickHouse store', () => {
         (await store.dryRunImpacts(site, to, [{ ruleId: rule, fromMs: t0 }], 0))[0].wouldDeny;
       expect(await usage()).toEqual({ requests: 30, bySite: [{ siteId: site, requests: 30 }] });
       expect(await wouldDeny()).toBe(10);
+      const bots = () =>
+        store.newBotSignatures(
+          { siteId: site, previousFromMs: t0 - 3_600_000, fromMs: t0, toMs: to },
+          1,
+          5,
+        );
+      expect(await bots()).toEqual([{ userAgent: 'Bot/1.0', botCategory: 'scraper', requests: 6 }]);
       // A repeated migration (a crash before its version row) rebuilds instead of adding twice.
       await raw.command({ query: `TRUNCATE TABLE ${db}.bulwark_schema` });
       await raw.command({ query: `INSERT INTO ${db}.bulwark_schema (version) VALUES (1)` });
@@ -155,6 +165,7 @@ describe('ClickHouse store', () => {
       await store.insertDecisions([at(30), at(31)]);
       expect((await usage()).requests).toBe(32);
       expect(await wouldDeny()).toBe(11);
+      expect((await bots())[0].requests).toBe(7);
       const rolled = async (table: string) => {
         const [row] = await (
           await raw.query({
@@ -166,6 +177,7 @@ describe('ClickHouse store', () => {
       };
       expect(await rolled('decisions_hourly')).toBe(32);
       expect(await rolled('dry_run_hourly')).toBe(11);
+      expect(await rolled('bots_hourly')).toBe(7);
     } finally {
       await store.close();
     }

@@ -45,6 +45,16 @@ export interface ClickHouseStoreOptions {
 }
 
 /**
+ * What the bot rollup keeps: requests per site, hour and bot user agent (decisions with a bot
+ * category only). Bots send few distinct user agents, so new signatures are found among a few
+ * rows per hour instead of every bot request's user agent.
+ */
+const BOTS_SELECT = sql`SELECT site_id, intDiv(ts_ms, ${HOUR_MS}) * ${HOUR_MS} AS hour, user_agent,
+    bot_category, count() AS requests
+  FROM decisions WHERE bot_category != ''
+  GROUP BY site_id, hour, user_agent, bot_category`;
+
+/**
  * The IP of a decision that could count as likely legitimate, '' for the others. The heuristic
  * lives here once: the dry-run rollup is built with it, and the hours the rollup does not cover
  * are read from `decisions` with it.
@@ -154,6 +164,22 @@ const MIGRATIONS: readonly (readonly Sql[])[] = [
     ORDER BY (site_id, hour, rule, conclusion, legit_ip)`,
     sql`CREATE MATERIALIZED VIEW dry_run_hourly_mv TO dry_run_hourly AS ${DRY_RUN_SELECT}`,
     sql`INSERT INTO dry_run_hourly ${DRY_RUN_SELECT}`,
+  ],
+  // The bot rollup, kept and backfilled like the hourly one (same caveat: one writer).
+  [
+    sql`DROP TABLE IF EXISTS bots_hourly_mv`,
+    sql`DROP TABLE IF EXISTS bots_hourly`,
+    sql`CREATE TABLE bots_hourly (
+      site_id String,
+      hour Int64,
+      user_agent String,
+      bot_category String,
+      requests UInt64
+    ) ENGINE = SummingMergeTree()
+    PARTITION BY toYYYYMM(toDateTime(intDiv(hour, 1000), 'UTC'))
+    ORDER BY (site_id, hour, user_agent, bot_category)`,
+    sql`CREATE MATERIALIZED VIEW bots_hourly_mv TO bots_hourly AS ${BOTS_SELECT}`,
+    sql`INSERT INTO bots_hourly ${BOTS_SELECT}`,
   ],
 ];
 
@@ -423,7 +449,12 @@ export class ClickHouseStore extends AnalyticsStore {
     // One row per (decision, rule it would have denied), kept only inside that rule's window.
     const hits = sql`FROM decisions ARRAY JOIN dry_run_denials AS rule
       WHERE ${window} AND rule IN ${tuple(ids)} AND ts_ms >= ${since}`;
-    const rolledUpHits = dryRunHits(siteId, [...starts, toMs], ids);
+    const rolledUpHits = fromRollup(
+      DRY_RUN,
+      { siteId },
+      [...starts, toMs],
+      sql`rule IN ${tuple(ids)}`,
+    );
     const top = (column: 'ip' | 'path', extra: Sql) =>
       sql`SELECT rule, ${identifier(column)}, count() AS count${extra} ${hits}
             AND conclusion = 'ALLOW'
@@ -434,7 +465,7 @@ export class ClickHouseStore extends AnalyticsStore {
         sql`SELECT ${joinSql(
           starts.map((from, i) => sql`sumIf(n, ts >= ${from}) AS ${identifier(`e${i}`)}`),
           ', ',
-        )} FROM ${rolledUp({ siteId }, [...starts, toMs])}`,
+        )} FROM ${fromRollup(HOURLY, { siteId }, [...starts, toMs])}`,
       ),
       // An IP counts against "likely legitimate" only if a LIVE rule denied it inside the rule's
       // own window: its last denial in the widest window is compared with the rule's start. No
@@ -497,7 +528,7 @@ export class ClickHouseStore extends AnalyticsStore {
     limit: number,
   ): Promise<{ requests: number; bySite: { siteId: string; requests: number }[] }> {
     const rows = await this.select<{ site_id: string; requests: string }>(
-      sql`SELECT site_id, sum(n) AS requests FROM ${rolledUp({ teamId }, [fromMs, toMs])}
+      sql`SELECT site_id, sum(n) AS requests FROM ${fromRollup(HOURLY, { teamId }, [fromMs, toMs])}
            GROUP BY site_id ORDER BY requests DESC, site_id`,
     );
     return toTeamUsage(rows, limit);
@@ -529,15 +560,14 @@ export class ClickHouseStore extends AnalyticsStore {
     minRequests: number,
     limit: number,
   ): Promise<NewBotSignature[]> {
-    const recent = inRange({ siteId: c.siteId, fromMs: c.fromMs, toMs: c.toMs });
-    const previous = inRange({ siteId: c.siteId, fromMs: c.previousFromMs, toMs: c.fromMs });
+    const bots = (fromMs: number, toMs: number) =>
+      fromRollup(BOTS, { siteId: c.siteId }, [fromMs, toMs]);
     // The aggregate needs its own alias: 18.16 would read `bot_category` in WHERE as the aggregate.
     const rows = await this.select<{ user_agent: string; category: string; requests: string }>(
-      sql`SELECT user_agent, any(bot_category) AS category, count() AS requests
-            FROM decisions WHERE ${recent} AND bot_category != ''
-             AND user_agent NOT IN (SELECT user_agent FROM decisions
-                                     WHERE ${previous} AND bot_category != '')
-           GROUP BY user_agent HAVING count() >= ${integer(minRequests, 0)}
+      sql`SELECT user_agent, any(bot_category) AS category, sum(n) AS requests
+            FROM ${bots(c.fromMs, c.toMs)}
+           WHERE user_agent NOT IN (SELECT user_agent FROM ${bots(c.previousFromMs, c.fromMs)})
+           GROUP BY user_agent HAVING sum(n) >= ${integer(minRequests, 0)}
            ORDER BY requests DESC, user_agent LIMIT ${integer(limit, 0)}`,
     );
     return rows.map((r) => ({
@@ -581,7 +611,7 @@ export class ClickHouseStore extends AnalyticsStore {
     // asn 0 stands for unknown and sorts last, like NULLS LAST in the DuckDB adapter.
     const rows = await this.select<{ asn: string; org: string; type: string; denials: string }>(
       sql`SELECT asn, any(as_org) AS org, any(network_type) AS type, sum(n) AS denials
-            FROM ${rolledUp(range, [range.fromMs, range.toMs], sql`conclusion = 'DENY'`)}
+            FROM ${fromRollup(HOURLY, range, [range.fromMs, range.toMs], sql`conclusion = 'DENY'`)}
            GROUP BY asn ORDER BY denials DESC, asn = 0, asn LIMIT ${integer(limit, 0)}`,
     );
     return rows.map((r) => ({
@@ -683,9 +713,9 @@ function chunkByLength<T>(items: readonly T[], costOf: (item: T) => number): T[]
   return chunks;
 }
 
-/** The rollup rows of both ranges of a comparison (see rolledUp). */
+/** The rollup rows of both ranges of a comparison (see fromRollup). */
 function comparisonRows(c: Comparison): Sql {
-  return rolledUp(c, [c.previousFromMs, c.fromMs, c.toMs]);
+  return fromRollup(HOURLY, c, [c.previousFromMs, c.fromMs, c.toMs]);
 }
 
 /** The rows of one site in [fromMs, toMs): a prefix of the sorting key, so only its parts are read. */
@@ -697,15 +727,52 @@ function inRange(range: SiteRange): Sql {
 type Scope = { siteId: string } | { teamId: string };
 
 /**
- * The decisions of `scope` in [bounds[0], bounds[last]) as rows (site_id, team_id, ts,
- * conclusion, reason, country, asn, as_org, network_type, n) to aggregate with sum(n) and
- * sumIf(n, ...): whole hours come from the hourly rollup (ts is the hour's start, n its count),
- * and the hours that a bound cuts through from `decisions` (ts is the decision's time, n is 1).
- * Every hour read from the rollup lies between two consecutive bounds, so a condition on ts
- * against any bound (`ts >= from`) is exact for it, as it is for a raw row. `where` filters both
- * sides and may name only the columns they share.
+ * A rollup table and how its rows are computed from `decisions`: `columns` are selected from the
+ * rollup, `raw` are the same columns computed from `decisions` (or `rawFrom`, which may unnest),
+ * and `counts` is which decisions the rollup counts (its view's WHERE).
  */
-function rolledUp(scope: Scope, bounds: readonly number[], where: Sql = sql`1`): Sql {
+interface Rollup {
+  table: Sql;
+  columns: Sql;
+  raw: Sql;
+  rawFrom?: Sql;
+  counts?: Sql;
+}
+
+const HOURLY: Rollup = {
+  table: sql`decisions_hourly`,
+  columns: sql`site_id, team_id, conclusion, reason, country, asn, as_org, network_type`,
+  raw: sql`site_id, team_id, conclusion, reason, country, asn, as_org, network_type`,
+};
+
+const DRY_RUN: Rollup = {
+  table: sql`dry_run_hourly`,
+  columns: sql`rule, conclusion, legit_ip`,
+  raw: sql`rule, conclusion, ${LEGIT_IP} AS legit_ip`,
+  rawFrom: sql`decisions ARRAY JOIN dry_run_denials AS rule`,
+};
+
+const BOTS: Rollup = {
+  table: sql`bots_hourly`,
+  columns: sql`user_agent, bot_category`,
+  raw: sql`user_agent, bot_category`,
+  counts: sql`bot_category != ''`,
+};
+
+/**
+ * The decisions of `scope` in [bounds[0], bounds[last]) as the rollup's columns plus `ts` and
+ * `n`, to aggregate with sum(n) and sumIf(n, ...): whole hours come from the rollup (ts is the
+ * hour's start, n its count), and the hours that a bound cuts through from `decisions` (ts is the
+ * decision's time, n is 1). Every hour read from the rollup lies between two consecutive bounds,
+ * so a condition on ts against any bound (`ts >= from`) is exact for it, as it is for a raw row.
+ * `where` filters both sides and may name only the columns they share.
+ */
+function fromRollup(
+  rollup: Rollup,
+  scope: Scope,
+  bounds: readonly number[],
+  where: Sql = sql`1`,
+): Sql {
   const from = integer(bounds[0]);
   const to = integer(bounds[bounds.length - 1]);
   const hours = splitHours(bounds);
@@ -713,33 +780,11 @@ function rolledUp(scope: Scope, bounds: readonly number[], where: Sql = sql`1`):
   // A team's raw rows are read through its sites, by the sorting key.
   const rawWho = 'teamId' in scope ? teamSites(scope.teamId, from, to) : who;
   return sql`(
-    SELECT site_id, team_id, hour AS ts, conclusion, reason, country, asn, as_org, network_type,
-           requests AS n
-      FROM decisions_hourly
+    SELECT ${rollup.columns}, hour AS ts, requests AS n FROM ${rollup.table}
      WHERE ${who} AND ${hours.whole} AND ${where}
     UNION ALL
-    SELECT site_id, team_id, ts_ms AS ts, conclusion, reason, country, asn, as_org, network_type,
-           toUInt64(1) AS n
-      FROM decisions
-     WHERE ${rawWho} AND ${hours.cut} AND ${where}
-  )`;
-}
-
-/**
- * The dry-run hits of `rules` on one site in [bounds[0], bounds[last]) as rows (rule,
- * conclusion, legit_ip, ts, n), read like rolledUp: whole hours from the dry-run rollup, the
- * hours a bound cuts through from `decisions`.
- */
-function dryRunHits(siteId: string, bounds: readonly number[], rules: readonly string[]): Sql {
-  const hours = splitHours(bounds);
-  return sql`(
-    SELECT rule, conclusion, legit_ip, hour AS ts, requests AS n
-      FROM dry_run_hourly
-     WHERE site_id = ${siteId} AND ${hours.whole} AND rule IN ${tuple(rules)}
-    UNION ALL
-    SELECT rule, conclusion, ${LEGIT_IP} AS legit_ip, ts_ms AS ts, toUInt64(1) AS n
-      FROM decisions ARRAY JOIN dry_run_denials AS rule
-     WHERE site_id = ${siteId} AND ${hours.cut} AND rule IN ${tuple(rules)}
+    SELECT ${rollup.raw}, ts_ms AS ts, toUInt64(1) AS n FROM ${rollup.rawFrom ?? sql`decisions`}
+     WHERE ${rawWho} AND ${hours.cut} AND ${rollup.counts ?? sql`1`} AND ${where}
   )`;
 }
 
