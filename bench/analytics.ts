@@ -82,7 +82,7 @@ function summarize(text: string): string {
   const flat = text.replace(/\s+/g, ' ');
   const group = /GROUP BY ([a-z_]+)/i.exec(flat);
   const notIn =
-    (/FROM (decisions|dry_run)_hourly/i.test(flat) ? ', rollup' : '') +
+    (/FROM [a-z_]+_hourly/i.test(flat) ? ', rollup' : '') +
     (/NOT IN \(SELECT/i.test(flat) ? ', NOT IN' : '') +
     (/ARRAY JOIN|unnest\(dry/i.test(flat) ? ', per rule' : '') +
     (/LEFT JOIN/i.test(flat) ? ', join' : '');

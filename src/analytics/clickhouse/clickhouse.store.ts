@@ -62,7 +62,7 @@ const BOTS_SELECT = sql`SELECT site_id, intDiv(ts_ms, ${HOUR_MS}) * ${HOUR_MS} A
 const LEGIT_IP = sql`if(conclusion = 'ALLOW' AND network_type = 'residential' AND bot_category = '', ip, '')`;
 
 /** What the hourly rollup keeps of `decisions`: one row per group, its decisions counted. */
-const ROLLUP_SELECT = sql`SELECT site_id, team_id, intDiv(ts_ms, ${HOUR_MS}) * ${HOUR_MS} AS hour,
+const HOURLY_SELECT = sql`SELECT site_id, team_id, intDiv(ts_ms, ${HOUR_MS}) * ${HOUR_MS} AS hour,
     conclusion, reason, country, asn, as_org, network_type, count() AS requests
   FROM decisions
   GROUP BY site_id, team_id, hour, conclusion, reason, country, asn, as_org, network_type`;
@@ -79,6 +79,25 @@ const DRY_RUN_SELECT = sql`SELECT site_id, intDiv(ts_ms, ${HOUR_MS}) * ${HOUR_MS
     conclusion, ${LEGIT_IP} AS legit_ip, count() AS requests
   FROM decisions ARRAY JOIN dry_run_denials AS rule
   GROUP BY site_id, hour, rule, conclusion, legit_ip`;
+
+/**
+ * The statements that (re)build a rollup `table` of `decisions`: a SummingMergeTree with the
+ * given columns plus a `requests` count, partitioned by month of `hour`, kept by the
+ * materialized view `<table>_mv` running `select` on every insert, and backfilled by the same
+ * select. Dropped first, so that running them again rebuilds instead of counting twice.
+ */
+function rollup(table: string, columns: Sql, orderBy: Sql, select: Sql): Sql[] {
+  const name = identifier(table);
+  const view = identifier(`${table}_mv`);
+  return [
+    sql`DROP TABLE IF EXISTS ${view}`,
+    sql`DROP TABLE IF EXISTS ${name}`,
+    sql`CREATE TABLE ${name} (${columns}, requests UInt64) ENGINE = SummingMergeTree()
+      PARTITION BY toYYYYMM(toDateTime(intDiv(hour, 1000), 'UTC')) ORDER BY (${orderBy})`,
+    sql`CREATE MATERIALIZED VIEW ${view} TO ${name} AS ${select}`,
+    sql`INSERT INTO ${name} ${select}`,
+  ];
+}
 
 /**
  * Migrations in order; the index + 1 is the version recorded in `bulwark_schema`. ClickHouse has
@@ -128,59 +147,27 @@ const MIGRATIONS: readonly (readonly Sql[])[] = [
   // rollup are dropped and rebuilt, the backfill reads `decisions` after the view exists. Rows
   // that another instance writes during the backfill (seconds) would be counted twice: upgrade
   // to this version with one writer.
-  [
-    sql`DROP TABLE IF EXISTS decisions_hourly_mv`,
-    sql`DROP TABLE IF EXISTS decisions_hourly`,
-    sql`CREATE TABLE decisions_hourly (
-      site_id String,
-      team_id String,
-      hour Int64,
-      conclusion String,
-      reason String,
-      country String,
-      asn UInt32,
-      as_org String,
-      network_type String,
-      requests UInt64
-    ) ENGINE = SummingMergeTree()
-    PARTITION BY toYYYYMM(toDateTime(intDiv(hour, 1000), 'UTC'))
-    ORDER BY (site_id, hour, conclusion, reason, country, asn, network_type, as_org, team_id)`,
-    sql`CREATE MATERIALIZED VIEW decisions_hourly_mv TO decisions_hourly AS ${ROLLUP_SELECT}`,
-    sql`INSERT INTO decisions_hourly ${ROLLUP_SELECT}`,
-  ],
+  rollup(
+    'decisions_hourly',
+    sql`site_id String, team_id String, hour Int64, conclusion String, reason String,
+      country String, asn UInt32, as_org String, network_type String`,
+    sql`site_id, hour, conclusion, reason, country, asn, network_type, as_org, team_id`,
+    HOURLY_SELECT,
+  ),
   // The dry-run rollup, kept and backfilled like the hourly one (same caveat: one writer).
-  [
-    sql`DROP TABLE IF EXISTS dry_run_hourly_mv`,
-    sql`DROP TABLE IF EXISTS dry_run_hourly`,
-    sql`CREATE TABLE dry_run_hourly (
-      site_id String,
-      hour Int64,
-      rule String,
-      conclusion String,
-      legit_ip String,
-      requests UInt64
-    ) ENGINE = SummingMergeTree()
-    PARTITION BY toYYYYMM(toDateTime(intDiv(hour, 1000), 'UTC'))
-    ORDER BY (site_id, hour, rule, conclusion, legit_ip)`,
-    sql`CREATE MATERIALIZED VIEW dry_run_hourly_mv TO dry_run_hourly AS ${DRY_RUN_SELECT}`,
-    sql`INSERT INTO dry_run_hourly ${DRY_RUN_SELECT}`,
-  ],
+  rollup(
+    'dry_run_hourly',
+    sql`site_id String, hour Int64, rule String, conclusion String, legit_ip String`,
+    sql`site_id, hour, rule, conclusion, legit_ip`,
+    DRY_RUN_SELECT,
+  ),
   // The bot rollup, kept and backfilled like the hourly one (same caveat: one writer).
-  [
-    sql`DROP TABLE IF EXISTS bots_hourly_mv`,
-    sql`DROP TABLE IF EXISTS bots_hourly`,
-    sql`CREATE TABLE bots_hourly (
-      site_id String,
-      hour Int64,
-      user_agent String,
-      bot_category String,
-      requests UInt64
-    ) ENGINE = SummingMergeTree()
-    PARTITION BY toYYYYMM(toDateTime(intDiv(hour, 1000), 'UTC'))
-    ORDER BY (site_id, hour, user_agent, bot_category)`,
-    sql`CREATE MATERIALIZED VIEW bots_hourly_mv TO bots_hourly AS ${BOTS_SELECT}`,
-    sql`INSERT INTO bots_hourly ${BOTS_SELECT}`,
-  ],
+  rollup(
+    'bots_hourly',
+    sql`site_id String, hour Int64, user_agent String, bot_category String`,
+    sql`site_id, hour, user_agent, bot_category`,
+    BOTS_SELECT,
+  ),
 ];
 
 const SELECT_COLUMNS = joinSql(COLUMNS.map(identifier), ', ');
