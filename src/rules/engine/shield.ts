@@ -459,7 +459,9 @@ const CHUNK_OVERLAP = 512;
  * Run budget in microseconds. libddwaf measures it on the wall clock, so a run can also time out
  * because the process was not scheduled (a loaded host), not only because the input is costly:
  * a run that timed out is repeated once, in a fresh context. If that one times out too, what
- * matched so far counts; the rest is allowed.
+ * matched so far counts; with no match, detect() throws ShieldTimeoutError, which the engine turns
+ * into ALLOW with reason RULE_ERROR, like any failed rule: fail open, but never recorded as
+ * inspected and clean.
  */
 const RUN_TIMEOUT_US = 20_000;
 const RUN_ATTEMPTS = 2;
@@ -532,6 +534,14 @@ const TEXT_ATTACKS: readonly ShieldAttack[] = [
   'command_injection',
 ];
 const wantsText = (want: ReadonlySet<ShieldAttack>) => TEXT_ATTACKS.some((a) => want.has(a));
+
+/** Every run of one detection ran out of its budget before finding anything. */
+export class ShieldTimeoutError extends Error {
+  constructor(attempts: number, budgetUs: number) {
+    super(`shield inspection timed out ${attempts} times (budget ${budgetUs} µs each)`);
+    this.name = 'ShieldTimeoutError';
+  }
+}
 
 /** The part of a libddwaf context the detector uses. */
 export interface WafContext {
@@ -613,7 +623,8 @@ export class ShieldDetector {
       } finally {
         context.dispose();
       }
-      if (!timedOut || attempt >= RUN_ATTEMPTS) return found;
+      if (!timedOut || found.size > 0) return found;
+      if (attempt >= RUN_ATTEMPTS) throw new ShieldTimeoutError(RUN_ATTEMPTS, RUN_TIMEOUT_US);
     }
   }
 
