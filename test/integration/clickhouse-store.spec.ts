@@ -118,7 +118,8 @@ describe('ClickHouse store', () => {
       const t0 = Date.UTC(2026, 10, 3);
       const site = 'site_rollup';
       const rule = 'rule_rollup';
-      // Every third decision is one the DRY_RUN rule would have denied, every fifth a bot's.
+      // Every third decision is one the DRY_RUN rule would have denied, every fifth a bot's,
+      // every seventh denied live (from another IP, but the last from the same).
       const at = (i: number) =>
         decision({
           teamId: team,
@@ -126,11 +127,20 @@ describe('ClickHouse store', () => {
           timeMs: t0 + i * 600_000,
           dryRunDenials: i % 3 === 0 ? [rule] : [],
           ...(i % 5 === 0 ? { userAgent: 'Bot/1.0', botCategory: 'scraper' } : {}),
+          ...(i % 7 === 0
+            ? {
+                ...(i < 28 ? { ip: '192.0.2.66' } : {}),
+                conclusion: 'DENY' as const,
+                reason: 'SQL_INJECTION' as const,
+              }
+            : {}),
         });
       await store.insertDecisions(Array.from({ length: 30 }, (_, i) => at(i)));
       // Back to version 1: no rollups, no views, the rows already stored.
       const db = store.database;
       for (const statement of [
+        `DROP TABLE ${db}.denied_hourly_mv`,
+        `DROP TABLE ${db}.denied_hourly`,
         `DROP TABLE ${db}.bots_hourly_mv`,
         `DROP TABLE ${db}.bots_hourly`,
         `DROP TABLE ${db}.dry_run_hourly_mv`,
@@ -147,10 +157,20 @@ describe('ClickHouse store', () => {
       // Whole hours only: both answers come from the rollups alone.
       const to = t0 + 10 * 3_600_000;
       const usage = () => store.teamUsage(team, t0, to, 5);
-      const wouldDeny = async () =>
-        (await store.dryRunImpacts(site, to, [{ ruleId: rule, fromMs: t0 }], 0))[0].wouldDeny;
+      const impact = async () =>
+        (await store.dryRunImpacts(site, to, [{ ruleId: rule, fromMs: t0 }], 0))[0];
       expect(await usage()).toEqual({ requests: 30, bySite: [{ siteId: site, requests: 30 }] });
-      expect(await wouldDeny()).toBe(10);
+      // Hits 0 to 27: 0 and 21 denied live, the other eight allowed: 15 a bot's, the other seven
+      // from the IP that 28 shows was denied live in the window, so none likely legitimate.
+      expect(await impact()).toMatchObject({
+        wouldDeny: 8,
+        alsoDeniedLive: 2,
+        likelyLegitimate: 0,
+      });
+      // Before 28's denial, the same seven were likely legitimate.
+      expect(
+        (await store.dryRunImpacts(site, t0 + 28 * 600_000, [{ ruleId: rule, fromMs: t0 }], 0))[0],
+      ).toMatchObject({ wouldDeny: 8, likelyLegitimate: 7 });
       const bots = () =>
         store.newBotSignatures(
           { siteId: site, previousFromMs: t0 - 3_600_000, fromMs: t0, toMs: to },
@@ -164,7 +184,11 @@ describe('ClickHouse store', () => {
       await store.migrate();
       await store.insertDecisions([at(30), at(31)]);
       expect((await usage()).requests).toBe(32);
-      expect(await wouldDeny()).toBe(11);
+      expect(await impact()).toMatchObject({
+        wouldDeny: 9,
+        alsoDeniedLive: 2,
+        likelyLegitimate: 0,
+      });
       expect((await bots())[0].requests).toBe(7);
       const rolled = async (table: string) => {
         const [row] = await (
@@ -178,6 +202,7 @@ describe('ClickHouse store', () => {
       expect(await rolled('decisions_hourly')).toBe(32);
       expect(await rolled('dry_run_hourly')).toBe(11);
       expect(await rolled('bots_hourly')).toBe(7);
+      expect(await rolled('denied_hourly')).toBe(5);
     } finally {
       await store.close();
     }

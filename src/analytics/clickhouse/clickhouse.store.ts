@@ -55,6 +55,16 @@ const BOTS_SELECT = sql`SELECT site_id, intDiv(ts_ms, ${HOUR_MS}) * ${HOUR_MS} A
   GROUP BY site_id, hour, user_agent, bot_category`;
 
 /**
+ * What the denial rollup keeps: the IPs that LIVE rules denied, per site and hour. Whether an IP
+ * was denied in a window (the dry-run "likely legitimate" test) is then looked up among about a
+ * third of the denied decisions' rows on the demo traffic, without reading `decisions`.
+ */
+const DENIED_SELECT = sql`SELECT site_id, intDiv(ts_ms, ${HOUR_MS}) * ${HOUR_MS} AS hour, ip,
+    count() AS requests
+  FROM decisions WHERE conclusion = 'DENY'
+  GROUP BY site_id, hour, ip`;
+
+/**
  * The IP of a decision that could count as likely legitimate, '' for the others. The heuristic
  * lives here once: the dry-run rollup is built with it, and the hours the rollup does not cover
  * are read from `decisions` with it.
@@ -167,6 +177,13 @@ const MIGRATIONS: readonly (readonly Sql[])[] = [
     sql`site_id String, hour Int64, user_agent String, bot_category String`,
     sql`site_id, hour, user_agent, bot_category`,
     BOTS_SELECT,
+  ),
+  // The denial rollup, kept and backfilled like the hourly one (same caveat: one writer).
+  rollup(
+    'denied_hourly',
+    sql`site_id String, hour Int64, ip String`,
+    sql`site_id, hour, ip`,
+    DENIED_SELECT,
   ),
 ];
 
@@ -455,9 +472,10 @@ export class ClickHouseStore extends AnalyticsStore {
         )} FROM ${fromRollup(HOURLY, { siteId }, [...starts, toMs])}`,
       ),
       // An IP counts against "likely legitimate" only if a LIVE rule denied it inside the rule's
-      // own window: its last denial in the widest window is compared with the rule's start. No
-      // match leaves last_denied at 0, before every window. Only the few IPs the rollup kept
-      // (legit_ip) are looked up among the denials.
+      // own window: its last denial in the widest window is compared with the rule's start (a
+      // whole hour's start stands for its denials, exact against any bound). No match leaves
+      // last_denied at 0, before every window. Only the few IPs the dry-run rollup kept
+      // (legit_ip) are looked up in the denial rollup.
       this.select<DryRunCountRow>(
         sql`SELECT rule, sumIf(n, conclusion = 'ALLOW') AS would_deny,
                    sumIf(n, conclusion = 'DENY') AS also_denied,
@@ -466,9 +484,13 @@ export class ClickHouseStore extends AnalyticsStore {
                 SELECT rule, conclusion, legit_ip, n, ${since} AS since FROM ${rolledUpHits}
                  WHERE ts >= since
               ) ANY LEFT JOIN (
-                SELECT ip AS legit_ip, max(ts_ms) AS last_denied FROM decisions
-                 WHERE ${window} AND conclusion = 'DENY'
-                   AND ip IN (SELECT legit_ip FROM ${rolledUpHits} WHERE legit_ip != '')
+                SELECT ip AS legit_ip, max(ts) AS last_denied
+                  FROM ${fromRollup(
+                    DENIED,
+                    { siteId },
+                    [...starts, toMs],
+                    sql`ip IN (SELECT legit_ip FROM ${rolledUpHits} WHERE legit_ip != '')`,
+                  )}
                  GROUP BY legit_ip
               ) USING legit_ip
              GROUP BY rule`,
@@ -737,6 +759,13 @@ const DRY_RUN: Rollup = {
   columns: sql`rule, conclusion, legit_ip`,
   raw: sql`rule, conclusion, ${LEGIT_IP} AS legit_ip`,
   rawFrom: sql`decisions ARRAY JOIN dry_run_denials AS rule`,
+};
+
+const DENIED: Rollup = {
+  table: sql`denied_hourly`,
+  columns: sql`ip`,
+  raw: sql`ip`,
+  counts: sql`conclusion = 'DENY'`,
 };
 
 const BOTS: Rollup = {
