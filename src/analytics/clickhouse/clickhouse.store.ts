@@ -459,6 +459,11 @@ export class ClickHouseStore extends AnalyticsStore {
       [...starts, toMs],
       sql`rule IN ${tuple(ids)}`,
     );
+    // The IPs that may count as likely legitimate: every hour that the window touches, whole,
+    // from the rollup. A superset is enough, as it only narrows the denials looked up.
+    const candidates = sql`(SELECT legit_ip FROM dry_run_hourly
+      WHERE site_id = ${siteId} AND hour >= ${floorHour(starts[0])} AND hour < ${integer(toMs)}
+        AND rule IN ${tuple(ids)} AND legit_ip != '')`;
     const top = (column: 'ip' | 'path', extra: Sql) =>
       sql`SELECT rule, ${identifier(column)}, count() AS count${extra} ${hits}
             AND conclusion = 'ALLOW'
@@ -489,7 +494,7 @@ export class ClickHouseStore extends AnalyticsStore {
                     DENIED,
                     { siteId },
                     [...starts, toMs],
-                    sql`ip IN (SELECT legit_ip FROM ${rolledUpHits} WHERE legit_ip != '')`,
+                    sql`ip IN ${candidates}`,
                   )}
                  GROUP BY legit_ip
               ) USING legit_ip
