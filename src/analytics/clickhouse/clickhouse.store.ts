@@ -518,17 +518,21 @@ export class ClickHouseStore extends AnalyticsStore {
   ): Promise<IpActivity> {
     const from = integer(range.fromMs);
     const to = integer(range.toMs);
+    // PREWHERE names the one selective condition: the rest of a row is read only where the IP
+    // matches. Left to itself, 18.16 moves `team_id = ...` there, which every row of the team
+    // matches (630 against 160 ms on 10 million rows).
     const [groups, paths] = await Promise.all([
       this.select<IpRuleGroupRow>(
         sql`SELECT site_id, rule_id, dry_run_denials, conclusion, count() AS requests,
                    min(ts_ms) AS first, max(ts_ms) AS last
-              FROM decisions
-             WHERE ${teamSites(teamId, range.fromMs, range.toMs)} AND ip = ${ip}
+              FROM decisions PREWHERE ip = ${ip}
+             WHERE ${teamSites(teamId, range.fromMs, range.toMs)}
                AND ts_ms >= ${from} AND ts_ms < ${to}
              GROUP BY site_id, rule_id, dry_run_denials, conclusion`,
       ),
       this.select<{ path: string; count: string }>(
-        sql`SELECT path, count() AS count FROM decisions WHERE ${inRange(range)} AND ip = ${ip}
+        sql`SELECT path, count() AS count FROM decisions PREWHERE ip = ${ip}
+             WHERE ${inRange(range)}
              GROUP BY path ORDER BY count DESC, path LIMIT ${integer(limit, 0)}`,
       ),
     ]);
