@@ -45,67 +45,106 @@ export interface ClickHouseStoreOptions {
 }
 
 /**
- * What the bot rollup keeps: requests per site, hour and bot user agent (decisions with a bot
- * category only). Bots send few distinct user agents, so new signatures are found among a few
- * rows per hour instead of every bot request's user agent.
- */
-const BOTS_SELECT = sql`SELECT site_id, intDiv(ts_ms, ${HOUR_MS}) * ${HOUR_MS} AS hour, user_agent,
-    bot_category, count() AS requests
-  FROM decisions WHERE bot_category != ''
-  GROUP BY site_id, hour, user_agent, bot_category`;
-
-/**
- * What the denial rollup keeps: the IPs that LIVE rules denied, per site and hour. Whether an IP
- * was denied in a window (the dry-run "likely legitimate" test) is then looked up among about a
- * third of the denied decisions' rows on the demo traffic, without reading `decisions`.
- */
-const DENIED_SELECT = sql`SELECT site_id, intDiv(ts_ms, ${HOUR_MS}) * ${HOUR_MS} AS hour, ip,
-    count() AS requests
-  FROM decisions WHERE conclusion = 'DENY'
-  GROUP BY site_id, hour, ip`;
-
-/**
  * The IP of a decision that could count as likely legitimate, '' for the others. The heuristic
  * lives here once: the dry-run rollup is built with it, and the hours the rollup does not cover
  * are read from `decisions` with it.
  */
 const LEGIT_IP = sql`if(conclusion = 'ALLOW' AND network_type = 'residential' AND bot_category = '', ip, '')`;
 
-/** What the hourly rollup keeps of `decisions`: one row per group, its decisions counted. */
-const HOURLY_SELECT = sql`SELECT site_id, team_id, intDiv(ts_ms, ${HOUR_MS}) * ${HOUR_MS} AS hour,
-    conclusion, reason, country, asn, as_org, network_type, count() AS requests
-  FROM decisions
-  GROUP BY site_id, team_id, hour, conclusion, reason, country, asn, as_org, network_type`;
+/**
+ * An hourly rollup of `decisions`, defined once for its migration, its view and its readers:
+ * `raw` computes its columns from a decision (from `rawFrom`, which may unnest, and only for the
+ * decisions `counts` selects), `columns` names them as stored, `schema` and `orderBy` define the
+ * table. Every rollup also has `hour` and a `requests` count.
+ */
+interface Rollup {
+  table: string;
+  schema: Sql;
+  orderBy: Sql;
+  columns: Sql;
+  raw: Sql;
+  rawFrom?: Sql;
+  counts?: Sql;
+}
 
 /**
- * What the dry-run rollup keeps: per site, hour and DRY_RUN rule, the decisions the rule would
- * have denied, counted by live conclusion. The client IP is kept only for the hits that could
- * count as likely legitimate (allowed live, residential network, no bot user agent: see
- * DryRunImpact.likelyLegitimate), because only for those does the IP matter (was it denied live?);
- * every other hit folds into one row per group. So the rollup stays small: on the demo traffic
- * about 1/300 of the rows it counts.
+ * Decisions counted per site, hour and the low-cardinality columns the totals, reasons, hours,
+ * countries, networks and quota group by (about 1/50 of the rows on the demo traffic).
  */
-const DRY_RUN_SELECT = sql`SELECT site_id, intDiv(ts_ms, ${HOUR_MS}) * ${HOUR_MS} AS hour, rule,
-    conclusion, ${LEGIT_IP} AS legit_ip, count() AS requests
-  FROM decisions ARRAY JOIN dry_run_denials AS rule
-  GROUP BY site_id, hour, rule, conclusion, legit_ip`;
+const HOURLY: Rollup = {
+  table: 'decisions_hourly',
+  schema: sql`site_id String, team_id String, hour Int64, conclusion String, reason String,
+    country String, asn UInt32, as_org String, network_type String`,
+  orderBy: sql`site_id, hour, conclusion, reason, country, asn, network_type, as_org, team_id`,
+  columns: sql`site_id, team_id, conclusion, reason, country, asn, as_org, network_type`,
+  raw: sql`site_id, team_id, conclusion, reason, country, asn, as_org, network_type`,
+};
 
 /**
- * The statements that (re)build a rollup `table` of `decisions`: a SummingMergeTree with the
- * given columns plus a `requests` count, partitioned by month of `hour`, kept by the
- * materialized view `<table>_mv` running `select` on every insert, and backfilled by the same
- * select. Dropped first, so that running them again rebuilds instead of counting twice.
+ * Per site, hour and DRY_RUN rule, the decisions the rule would have denied, counted by live
+ * conclusion. The client IP is kept only for the hits that could count as likely legitimate
+ * (LEGIT_IP; see DryRunImpact.likelyLegitimate), because only for those does the IP matter (was
+ * it denied live?); every other hit folds into one row per group. So the rollup stays small: on
+ * the demo traffic about 1/300 of the rows it counts.
  */
-function rollup(table: string, columns: Sql, orderBy: Sql, select: Sql): Sql[] {
-  const name = identifier(table);
-  const view = identifier(`${table}_mv`);
+const DRY_RUN: Rollup = {
+  table: 'dry_run_hourly',
+  schema: sql`site_id String, hour Int64, rule String, conclusion String, legit_ip String`,
+  orderBy: sql`site_id, hour, rule, conclusion, legit_ip`,
+  columns: sql`site_id, rule, conclusion, legit_ip`,
+  raw: sql`site_id, rule, conclusion, ${LEGIT_IP} AS legit_ip`,
+  rawFrom: sql`decisions ARRAY JOIN dry_run_denials AS rule`,
+};
+
+/**
+ * The IPs that LIVE rules denied, per site and hour. Whether an IP was denied in a window (the
+ * dry-run "likely legitimate" test) is looked up among about a third of the denied decisions'
+ * rows on the demo traffic, without reading `decisions`.
+ */
+const DENIED: Rollup = {
+  table: 'denied_hourly',
+  schema: sql`site_id String, hour Int64, ip String`,
+  orderBy: sql`site_id, hour, ip`,
+  columns: sql`site_id, ip`,
+  raw: sql`site_id, ip`,
+  counts: sql`conclusion = 'DENY'`,
+};
+
+/**
+ * Requests per site, hour and bot user agent (decisions with a bot category only). Bots send few
+ * distinct user agents, so new signatures are found among a few rows per hour.
+ */
+const BOTS: Rollup = {
+  table: 'bots_hourly',
+  schema: sql`site_id String, hour Int64, user_agent String, bot_category String`,
+  orderBy: sql`site_id, hour, user_agent, bot_category`,
+  columns: sql`site_id, user_agent, bot_category`,
+  raw: sql`site_id, user_agent, bot_category`,
+  counts: sql`bot_category != ''`,
+};
+
+/**
+ * The statements that (re)build a rollup: a SummingMergeTree partitioned by month of `hour`,
+ * kept by the materialized view `<table>_mv` on every insert into `decisions`, and backfilled by
+ * the view's own query. Dropped first, so that running them again rebuilds instead of counting
+ * twice; the backfill reads `decisions` after the view exists, so rows that another instance
+ * writes during it (seconds) would be counted twice: upgrade to such a version with one writer.
+ */
+function rollupMigration(r: Rollup): Sql[] {
+  const table = identifier(r.table);
+  const view = identifier(`${r.table}_mv`);
+  const select = sql`SELECT intDiv(ts_ms, ${HOUR_MS}) * ${HOUR_MS} AS hour, ${r.raw},
+      count() AS requests
+    FROM ${r.rawFrom ?? sql`decisions`} WHERE ${r.counts ?? sql`1`}
+    GROUP BY hour, ${r.columns}`;
   return [
     sql`DROP TABLE IF EXISTS ${view}`,
-    sql`DROP TABLE IF EXISTS ${name}`,
-    sql`CREATE TABLE ${name} (${columns}, requests UInt64) ENGINE = SummingMergeTree()
-      PARTITION BY toYYYYMM(toDateTime(intDiv(hour, 1000), 'UTC')) ORDER BY (${orderBy})`,
-    sql`CREATE MATERIALIZED VIEW ${view} TO ${name} AS ${select}`,
-    sql`INSERT INTO ${name} ${select}`,
+    sql`DROP TABLE IF EXISTS ${table}`,
+    sql`CREATE TABLE ${table} (${r.schema}, requests UInt64) ENGINE = SummingMergeTree()
+      PARTITION BY toYYYYMM(toDateTime(intDiv(hour, 1000), 'UTC')) ORDER BY (${r.orderBy})`,
+    sql`CREATE MATERIALIZED VIEW ${view} TO ${table} AS ${select}`,
+    // INSERT ... SELECT maps columns by position (the view maps them by name): name them.
+    sql`INSERT INTO ${table} (hour, ${r.columns}, requests) ${select}`,
   ];
 }
 
@@ -150,41 +189,12 @@ const MIGRATIONS: readonly (readonly Sql[])[] = [
     PARTITION BY toYYYYMM(toDateTime(intDiv(ts_ms, 1000), 'UTC'))
     ORDER BY (site_id, ts_ms, id)`,
   ],
-  // The hourly rollup: decisions counted per site, hour and the low-cardinality columns the
-  // totals, reasons, hours, countries, networks and quota group by, kept by a materialized view
-  // on every insert into `decisions` (about 1/50 of its rows on the demo traffic). Summing
-  // merges are eventual, so readers always sum() again. Safe to run again: the view and the
-  // rollup are dropped and rebuilt, the backfill reads `decisions` after the view exists. Rows
-  // that another instance writes during the backfill (seconds) would be counted twice: upgrade
-  // to this version with one writer.
-  rollup(
-    'decisions_hourly',
-    sql`site_id String, team_id String, hour Int64, conclusion String, reason String,
-      country String, asn UInt32, as_org String, network_type String`,
-    sql`site_id, hour, conclusion, reason, country, asn, network_type, as_org, team_id`,
-    HOURLY_SELECT,
-  ),
-  // The dry-run rollup, kept and backfilled like the hourly one (same caveat: one writer).
-  rollup(
-    'dry_run_hourly',
-    sql`site_id String, hour Int64, rule String, conclusion String, legit_ip String`,
-    sql`site_id, hour, rule, conclusion, legit_ip`,
-    DRY_RUN_SELECT,
-  ),
-  // The bot rollup, kept and backfilled like the hourly one (same caveat: one writer).
-  rollup(
-    'bots_hourly',
-    sql`site_id String, hour Int64, user_agent String, bot_category String`,
-    sql`site_id, hour, user_agent, bot_category`,
-    BOTS_SELECT,
-  ),
-  // The denial rollup, kept and backfilled like the hourly one (same caveat: one writer).
-  rollup(
-    'denied_hourly',
-    sql`site_id String, hour Int64, ip String`,
-    sql`site_id, hour, ip`,
-    DENIED_SELECT,
-  ),
+  // The rollups (see rollupMigration), one version each. Summing merges are eventual, so
+  // readers always sum() again.
+  rollupMigration(HOURLY),
+  rollupMigration(DRY_RUN),
+  rollupMigration(BOTS),
+  rollupMigration(DENIED),
 ];
 
 const SELECT_COLUMNS = joinSql(COLUMNS.map(identifier), ', ');
@@ -461,7 +471,7 @@ export class ClickHouseStore extends AnalyticsStore {
     );
     // The IPs that may count as likely legitimate: every hour that the window touches, whole,
     // from the rollup. A superset is enough, as it only narrows the denials looked up.
-    const candidates = sql`(SELECT legit_ip FROM dry_run_hourly
+    const candidates = sql`(SELECT legit_ip FROM ${identifier(DRY_RUN.table)}
       WHERE site_id = ${siteId} AND hour >= ${floorHour(starts[0])} AND hour < ${integer(toMs)}
         AND rule IN ${tuple(ids)} AND legit_ip != '')`;
     const top = (column: 'ip' | 'path', extra: Sql) =>
@@ -745,46 +755,6 @@ function inRange(range: SiteRange): Sql {
 type Scope = { siteId: string } | { teamId: string };
 
 /**
- * A rollup table and how its rows are computed from `decisions`: `columns` are selected from the
- * rollup, `raw` are the same columns computed from `decisions` (or `rawFrom`, which may unnest),
- * and `counts` is which decisions the rollup counts (its view's WHERE).
- */
-interface Rollup {
-  table: Sql;
-  columns: Sql;
-  raw: Sql;
-  rawFrom?: Sql;
-  counts?: Sql;
-}
-
-const HOURLY: Rollup = {
-  table: sql`decisions_hourly`,
-  columns: sql`site_id, team_id, conclusion, reason, country, asn, as_org, network_type`,
-  raw: sql`site_id, team_id, conclusion, reason, country, asn, as_org, network_type`,
-};
-
-const DRY_RUN: Rollup = {
-  table: sql`dry_run_hourly`,
-  columns: sql`rule, conclusion, legit_ip`,
-  raw: sql`rule, conclusion, ${LEGIT_IP} AS legit_ip`,
-  rawFrom: sql`decisions ARRAY JOIN dry_run_denials AS rule`,
-};
-
-const DENIED: Rollup = {
-  table: sql`denied_hourly`,
-  columns: sql`ip`,
-  raw: sql`ip`,
-  counts: sql`conclusion = 'DENY'`,
-};
-
-const BOTS: Rollup = {
-  table: sql`bots_hourly`,
-  columns: sql`user_agent, bot_category`,
-  raw: sql`user_agent, bot_category`,
-  counts: sql`bot_category != ''`,
-};
-
-/**
  * The decisions of `scope` in [bounds[0], bounds[last]) as the rollup's columns plus `ts` and
  * `n`, to aggregate with sum(n) and sumIf(n, ...): whole hours come from the rollup (ts is the
  * hour's start, n its count), and the hours that a bound cuts through from `decisions` (ts is the
@@ -805,7 +775,7 @@ function fromRollup(
   // A team's raw rows are read through its sites, by the sorting key.
   const rawWho = 'teamId' in scope ? teamSites(scope.teamId, from, to) : who;
   return sql`(
-    SELECT ${rollup.columns}, hour AS ts, requests AS n FROM ${rollup.table}
+    SELECT ${rollup.columns}, hour AS ts, requests AS n FROM ${identifier(rollup.table)}
      WHERE ${who} AND ${hours.whole} AND ${where}
     UNION ALL
     SELECT ${rollup.raw}, ts_ms AS ts, toUInt64(1) AS n FROM ${rollup.rawFrom ?? sql`decisions`}
