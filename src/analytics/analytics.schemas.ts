@@ -1,13 +1,11 @@
-import { isIP } from 'node:net';
 import { z } from 'zod';
 import { idArgument } from '../common/ids';
+import { IpAddress } from '../intel/ip-address';
 import { SuggestedAction } from '../decisions/decisions.schemas';
 import { DECISION_REASONS } from '../rules/engine/types';
 import { RISK_LEVELS, RISK_REASONS } from '../intel/intel.types';
 import { BOT_CATEGORIES, NETWORK_TYPES, RULE_MODES, RULE_TYPES } from '../rules/rules.schemas';
 
-/** Longest request-derived string an analysis returns; longer ones are cut, marked with …. */
-export const MAX_TEXT = 256;
 /** Entries in each ranked list: keeps every answer well under 4,000 tokens. */
 export const TOP = 10;
 /** DRY_RUN rules per page of a dry-run impact answer: keeps a page within the output budget. */
@@ -78,11 +76,6 @@ export const TrafficAnalysis = z.object({
   suggestedActions: z.array(SuggestedAction),
 });
 export type TrafficAnalysis = z.infer<typeof TrafficAnalysis>;
-
-/** Cuts a request-derived string to MAX_TEXT characters. */
-export function bounded(text: string): string {
-  return text.length <= MAX_TEXT ? text : `${text.slice(0, MAX_TEXT - 1)}…`;
-}
 
 export const READINESS = ['READY', 'REVIEW', 'NOT_READY'] as const;
 export const READINESS_REASONS = [
@@ -170,13 +163,7 @@ export const InvestigateIpQuery = z.strictObject({
 });
 export const InvestigateIpInput = InvestigateIpQuery.extend({
   siteId: idArgument('site'),
-  ip: z
-    .string()
-    .max(64)
-    .refine((v) => isIP(v) !== 0, {
-      message: 'must be an IPv4 or IPv6 address, such as 203.0.113.7 or 2001:db8::1',
-    })
-    .describe('The client IP address to investigate.'),
+  ip: IpAddress.describe('The client IP address to investigate.'),
 });
 
 export const IpInvestigation = z.object({
@@ -364,7 +351,9 @@ export const SecurityBriefing = z.object({
         estimatedFalsePositiveShare: z.number(),
       }),
     )
-    .describe('Readiness of each DRY_RUN rule over the last 7 days.'),
+    .describe(
+      'Readiness of every DRY_RUN rule of the site over the last 7 days, oldest rule first; get-dry-run-impact has the affected IPs and paths.',
+    ),
   quota: z.object({
     status: z.enum(QUOTA_STATUSES),
     used: z.number().int(),

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, MoreThan } from 'typeorm';
 import { decodeCursor, encodeCursor } from '../common/pagination';
+import { bounded } from '../common/output-budget';
 import { AccessService } from '../auth/access.service';
 import { Actor } from '../auth/actor';
 import { Clock } from '../common/clock';
@@ -9,12 +10,11 @@ import { listedBy, parseRuleId, SiteId, TeamId } from '../common/ids';
 import { NotFoundError } from '../common/errors';
 import { IntelService } from '../intel/intel.service';
 import { RuleEntity } from '../rules/rule.entity';
-import { RULE_TYPES } from '../rules/rules.schemas';
+import { MAX_RULES_PER_SITE, RULE_TYPES } from '../rules/rules.schemas';
 import { Plan, PLANS } from '../teams/team.entity';
 import { AnalyticsStore, DryRunImpact, HOUR_MS, TrafficTotals } from './analytics.port';
 import {
   Anomalies,
-  bounded,
   DryRunImpactAnalysis,
   IpInvestigation,
   MAX_RULES,
@@ -102,13 +102,15 @@ export class AnalyticsService {
 
   /**
    * One page of the site's DRY_RUN rules, oldest first, with their impact and their `top` most
-   * affected IPs and paths (the briefing shows verdicts only and asks for none).
+   * affected IPs and paths. The briefing asks for all of them at once (a site has at most
+   * MAX_RULES_PER_SITE) with verdicts only, no IPs or paths.
    */
   private async impactPage(
     siteId: SiteId,
     days: number,
     cursor?: string,
     top = TOP_AFFECTED,
+    size = MAX_RULES,
   ): Promise<DryRunImpactAnalysis> {
     // Keyset pages on the rule id (TypeIDs sort by creation).
     const after = decodeCursor(cursor, 'rule');
@@ -119,10 +121,10 @@ export class AnalyticsService {
         ...(after ? { id: MoreThan(after as RuleEntity['id']) } : {}),
       },
       order: { id: 'ASC' },
-      take: MAX_RULES + 1,
+      take: size + 1,
     });
-    const rules = page.slice(0, MAX_RULES);
-    const next = page.length > MAX_RULES ? encodeCursor(rules[rules.length - 1].id) : null;
+    const rules = page.slice(0, size);
+    const next = page.length > size ? encodeCursor(rules[rules.length - 1].id) : null;
     return this.impactOf(siteId, days, rules, next, top);
   }
 
@@ -308,7 +310,7 @@ export class AnalyticsService {
       this.trafficOf(siteId, 1, { paths: false }),
       this.store.deniedNetworks(day, 5),
       this.anomaliesOf(siteId, 24),
-      this.impactPage(siteId, 7, undefined, 0),
+      this.impactPage(siteId, 7, undefined, 0, MAX_RULES_PER_SITE),
       this.quotaOf(site.teamId, team.plan),
     ]);
     const live = rules.filter((r) => r.mode === 'LIVE').length;

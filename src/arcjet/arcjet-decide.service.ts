@@ -25,7 +25,7 @@ import { CounterStore } from '../rules/engine/rate-limit';
 import type { DecisionReason } from '../rules/engine/types';
 import type { ResultType, RuleMode } from '../rules/rules.schemas';
 import { SdkAnalyzer, type AnalyzeRequest } from './sdk-analyzer';
-import { SDK_RULE_PREFIX, SdkRequest, SdkRule, SdkRules } from './sdk-rules';
+import { reportedSdkRuleId, SdkRequest, SdkRule, SdkRules } from './sdk-rules';
 
 const KEY_HINT =
   'Pass the site key as `key` to arcjet() (the SDK sends it as "Authorization: Bearer bwk_..."); a key manager reads it with GET /v1/sites/{siteId}/key (MCP: get-site-key).';
@@ -368,7 +368,7 @@ function reportedOutcome(decision: Decision, request: ReportRequest): ReportedOu
     const mode: RuleMode = result.state === RuleState.DRY_RUN ? 'DRY_RUN' : 'LIVE';
     const denied = result.conclusion === Conclusion.DENY;
     results.push({
-      ruleId: SDK_RULE_PREFIX + (result.ruleId || 'unknown'),
+      ruleId: reportedSdkRuleId(result.ruleId),
       type: resultType(rule?.case, result.reason),
       mode,
       conclusion: denied ? 'DENY' : 'ALLOW',

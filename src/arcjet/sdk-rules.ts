@@ -25,6 +25,18 @@ import type { AnalyzeRequest, SdkAnalyzer } from './sdk-analyzer';
 /** Stored rule ids of SDK rules: `sdk_` and the SDK's own rule id (a SHA-256 in hex). */
 export const SDK_RULE_PREFIX = 'sdk_';
 
+/** A stored SDK rule id: a SHA-256 in hex, or `unknown` when the SDK gave none we accept. */
+export const SDK_RULE_ID = /^sdk_([0-9a-f]{64}|unknown)$/;
+
+/**
+ * The stored id of a rule an SDK reported. A report is written by whoever holds the site key, so
+ * its rule ids are untrusted text: anything but the SDK's own form (64 hex digits) is recorded
+ * as `sdk_unknown`, never stored, so ids shown to agents stay server-shaped.
+ */
+export function reportedSdkRuleId(reported: string): string {
+  return /^[0-9a-f]{64}$/.test(reported) ? SDK_RULE_PREFIX + reported : `${SDK_RULE_PREFIX}unknown`;
+}
+
 /** Seconds the SDK keeps a filter DENY (what its own filter rule uses). */
 const FILTER_DENY_TTL = 60;
 

@@ -58,16 +58,31 @@ export function decodeCursor(cursor: string | undefined, prefix: string): string
   return id;
 }
 
-/** Builds a page from `limit + 1` fetched rows: the extra row only proves another page exists. */
+/**
+ * Builds a page from `limit + 1` fetched rows: the extra row only proves another page exists.
+ * With `maxChars`, the page also ends before its items' JSON would pass that many characters
+ * (it always holds at least one): MCP tools pass their output budget, so that a page fits an
+ * agent's context whatever the rows hold, and the cursor continues where it stopped.
+ */
 export function toPage<T extends { id: string }, O>(
   rows: T[],
   limit: number,
   map: (row: T) => O,
+  maxChars = Infinity,
 ): Page<O> {
-  const hasMore = rows.length > limit;
-  const items = hasMore ? rows.slice(0, limit) : rows;
+  const items: O[] = [];
+  let chars = 0;
+  for (const row of rows.slice(0, limit)) {
+    const item = map(row);
+    if (maxChars !== Infinity) {
+      chars += JSON.stringify(item).length + 1;
+      if (items.length > 0 && chars > maxChars) break;
+    }
+    items.push(item);
+  }
+  const hasMore = rows.length > items.length;
   return {
-    items: items.map(map),
-    nextCursor: hasMore ? encodeCursor(items[items.length - 1].id) : null,
+    items,
+    nextCursor: hasMore ? encodeCursor(rows[items.length - 1].id) : null,
   };
 }

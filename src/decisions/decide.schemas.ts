@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { IpAddress } from '../intel/ip-address';
 import { z } from 'zod';
 import { DECISION_REASONS } from '../rules/engine/types';
 import { RESULT_TYPES, RULE_MODES } from '../rules/rules.schemas';
@@ -14,13 +14,9 @@ const HeaderName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
  * endpoint takes attacker-shaped data by design.
  */
 export const DecideInput = z.strictObject({
-  ip: z
-    .string()
-    .max(64)
-    .refine((v) => isIP(v) !== 0, {
-      message: 'must be the client IPv4 or IPv6 address, such as 203.0.113.7 or 2001:db8::1',
-    })
-    .describe('The client IP address as the app saw it (after trusted proxies).'),
+  ip: IpAddress.describe(
+    'The client IP address as the app saw it (after trusted proxies); stored in one canonical form (::ffff:203.0.113.7 as 203.0.113.7, IPv6 per RFC 5952, no zone id).',
+  ),
   method: z
     .string()
     .regex(/^[A-Za-z]{1,16}$/, 'must be an HTTP method such as GET or POST')

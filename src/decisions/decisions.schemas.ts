@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { IpAddress } from '../intel/ip-address';
 import { z } from 'zod';
 import { PageQuery, pageSchema } from '../common/pagination';
 import { DECISION_REASONS } from '../rules/engine/types';
@@ -14,10 +14,7 @@ const IsoTime = (what: string) =>
 /** Filters for listing a site's decisions, newest first. */
 export const ListDecisionsQuery = PageQuery.extend({
   conclusion: z.enum(['ALLOW', 'DENY']).optional(),
-  ip: z
-    .string()
-    .refine((v) => isIP(v) !== 0, { message: 'must be an IPv4 or IPv6 address' })
-    .optional(),
+  ip: IpAddress.optional(),
   pathPrefix: z
     .string()
     .startsWith('/', 'must start with /')

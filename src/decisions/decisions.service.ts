@@ -4,10 +4,10 @@ import { AccessService } from '../auth/access.service';
 import { Actor } from '../auth/actor';
 import { NotFoundError } from '../common/errors';
 import { DecisionId, listedBy, parseRuleId, SiteId } from '../common/ids';
+import { bounded } from '../common/output-budget';
 import { decodeCursor, Page, toPage } from '../common/pagination';
+import { SDK_RULE_ID } from '../arcjet/sdk-rules';
 import { DecisionExplanation, DecisionView, ListDecisionsQuery } from './decisions.schemas';
-
-const SDK_RULE_ID = /^sdk_([0-9a-f]{64}|unknown)$/;
 
 /** Rules an Arcjet SDK sent or reported (src/arcjet) are recorded as sdk_<the SDK's id>. */
 function isSdkRule(ruleId: string): boolean {
@@ -19,6 +19,9 @@ function filterRuleId(ruleId: string): string {
   return SDK_RULE_ID.test(ruleId) ? ruleId : parseRuleId(ruleId);
 }
 
+/** DRY_RUN rule ids an explanation's summary names; the rest are counted (all are in dryRunDenials). */
+const SUMMARY_RULES = 3;
+
 /** Reads stored decisions through the access policy: a decision belongs to its site's team. */
 @Injectable()
 export class DecisionsService {
@@ -27,7 +30,17 @@ export class DecisionsService {
     private readonly access: AccessService,
   ) {}
 
-  async list(actor: Actor, siteId: SiteId, query: ListDecisionsQuery): Promise<Page<DecisionView>> {
+  /**
+   * A page of a site's decisions, request strings cut to MAX_TEXT (getDecision has them whole).
+   * `maxChars` also ends the page before its JSON passes that size (see toPage): MCP passes its
+   * output budget.
+   */
+  async list(
+    actor: Actor,
+    siteId: SiteId,
+    query: ListDecisionsQuery,
+    maxChars = Infinity,
+  ): Promise<Page<DecisionView>> {
     await this.access.requireSite(actor, siteId, 'read');
     const rows = await this.store.listDecisions({
       siteId,
@@ -40,9 +53,10 @@ export class DecisionsService {
       beforeId: decodeCursor(query.cursor, 'req'),
       limit: query.limit + 1,
     });
-    return toPage(rows, query.limit, toDecisionView);
+    return toPage(rows, query.limit, (d) => toDecisionView(d, bounded), maxChars);
   }
 
+  /** One decision with its request data whole, as stored. */
   async get(actor: Actor, decisionId: DecisionId): Promise<DecisionView> {
     return toDecisionView(await this.record(actor, decisionId));
   }
@@ -55,10 +69,12 @@ export class DecisionsService {
     const d = await this.record(actor, decisionId);
     const deciding = d.results.find((r) => r.ruleId === d.ruleId) ?? null;
     const dry = d.dryRunDenials.length;
+    const named = d.dryRunDenials.slice(0, SUMMARY_RULES).join(', ');
+    const more = dry > SUMMARY_RULES ? ` and ${dry - SUMMARY_RULES} more` : '';
     const dryText =
       dry === 0
         ? 'no DRY_RUN rule would have denied it'
-        : `${dry} DRY_RUN rule${dry === 1 ? '' : 's'} (${d.dryRunDenials.join(', ')}) would have denied it`;
+        : `${dry} DRY_RUN rule${dry === 1 ? '' : 's'} (${named}${more}) would have denied it`;
     const summary = deciding
       ? `DENY: LIVE ${deciding.type} rule ${deciding.ruleId}${isSdkRule(deciding.ruleId) ? ' (configured in the app’s Arcjet SDK code, not in Bulwark)' : ''} found ${deciding.reason}; ${dryText}.`
       : `ALLOW: ${d.results.length} rule${d.results.length === 1 ? '' : 's'} evaluated, no LIVE rule denied; ${dryText}.`;
@@ -90,7 +106,7 @@ export class DecisionsService {
       arguments: { siteId: d.siteId, ip: d.ip },
       reason: 'SEE_CLIENT_HISTORY',
     });
-    const view = toDecisionView(d);
+    const view = toDecisionView(d, bounded);
     return {
       decisionId: d.id,
       siteId: d.siteId,
@@ -123,7 +139,14 @@ export class DecisionsService {
   }
 }
 
-export function toDecisionView(d: DecisionRecord): DecisionView {
+/**
+ * The view of a stored decision; `text` is applied to every request-derived string (lists and
+ * explanations pass `bounded`, so an agent's answer stays within its budget).
+ */
+export function toDecisionView(
+  d: DecisionRecord,
+  text: (s: string) => string = (s) => s,
+): DecisionView {
   return {
     id: d.id,
     siteId: d.siteId,
@@ -144,12 +167,12 @@ export function toDecisionView(d: DecisionRecord): DecisionView {
     requestData: {
       method: d.method,
       protocol: d.protocol,
-      host: d.host,
-      path: d.path,
-      query: d.query,
-      userAgent: d.userAgent,
-      headers: d.headers,
-      email: d.email,
+      host: text(d.host),
+      path: text(d.path),
+      query: text(d.query),
+      userAgent: text(d.userAgent),
+      headers: Object.fromEntries(Object.entries(d.headers).map(([k, v]) => [k, text(v)])),
+      email: d.email === null ? null : text(d.email),
     },
   };
 }

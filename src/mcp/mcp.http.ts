@@ -85,7 +85,13 @@ export class McpHttpHandler implements OnApplicationBootstrap {
       this.metrics.httpRequests.inc({ method: 'POST', route: PATH, status });
       this.logger.log(
         {
-          req: { id, method: 'POST', url: PATH },
+          // As the /v1 request log line has it (see loggerParams): which agent client called.
+          req: {
+            id,
+            method: 'POST',
+            url: PATH,
+            headers: { 'user-agent': req.headers['user-agent'] },
+          },
           res: { statusCode: res.statusCode },
           responseTime: Math.round(performance.now() - started),
         },

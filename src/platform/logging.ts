@@ -8,7 +8,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /**
  * Paths that never reach the log: credentials in headers, and request bodies are not logged at
  * all. Keys and tokens appear in Authorization headers and in the key endpoints' answers, which
- * are not logged either.
+ * are not logged either. A redirect's Location can carry a one-time OAuth authorization code
+ * (the built-in server's answer to the consent page), so it is not logged either.
  */
 export const REDACTED_PATHS = [
   'req.headers.authorization',
@@ -16,6 +17,7 @@ export const REDACTED_PATHS = [
   'req.headers["x-api-key"]',
   'req.headers["proxy-authorization"]',
   'res.headers["set-cookie"]',
+  'res.headers.location',
 ];
 
 /** The request's id: the caller's own X-Request-Id when well-formed, else a new one; echoed back. */

@@ -251,3 +251,9 @@ export const RuleView = z.object({
 });
 export type RuleView = z.infer<typeof RuleView>;
 export const RulePage = pageSchema(RuleView);
+
+/**
+ * The most rules one site may have: every rule runs on every decision, and every decision's
+ * results (what an agent reads of it) list them all.
+ */
+export const MAX_RULES_PER_SITE = 50;

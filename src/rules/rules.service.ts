@@ -4,12 +4,15 @@ import { AccessService } from '../auth/access.service';
 import { Actor } from '../auth/actor';
 import { AuditService } from '../audit/audit.service';
 import { SiteChanges } from '../decisions/site-changes';
+import { ConflictError } from '../common/errors';
 import { newId, RuleId, SiteId, TeamId } from '../common/ids';
 import { decodeCursor, Page, PageQuery, toPage } from '../common/pagination';
 import { parseInput } from '../common/validation';
+import { SiteEntity } from '../sites/site.entity';
 import { RuleEntity } from './rule.entity';
 import {
   CreateRuleInput,
+  MAX_RULES_PER_SITE,
   RULE_CONFIG_SCHEMAS,
   RuleMode,
   RuleView,
@@ -27,11 +30,20 @@ export class RulesService {
 
   /**
    * Creates a rule, always in DRY_RUN: a new rule is measured before it may block anyone
-   * (see promote).
+   * (see promote). A site holds at most MAX_RULES_PER_SITE rules: every rule runs on every
+   * decision, and every decision's results (and so each decision an agent reads) list them all.
    */
   async create(actor: Actor, siteId: SiteId, input: CreateRuleInput): Promise<RuleView> {
     return this.changes.transaction(async (tx, changed) => {
       const { site } = await this.access.requireSite(actor, siteId, 'rules:write', tx);
+      // Lock the site so that two creations cannot both pass the count.
+      await tx.findOne(SiteEntity, { where: { id: siteId }, lock: { mode: 'pessimistic_write' } });
+      const count = await tx.count(RuleEntity, { where: { siteId } });
+      if (count >= MAX_RULES_PER_SITE) {
+        throw new ConflictError(
+          `Site ${siteId} already has ${count} rules, the most a site may have (${MAX_RULES_PER_SITE}). Delete a rule you no longer need (list-rules, then delete-rule) or widen an existing rule's config (update-rule) instead.`,
+        );
+      }
       changed(siteId);
       const id = newId('rule');
       await tx.insert(RuleEntity, {

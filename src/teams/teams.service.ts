@@ -196,8 +196,13 @@ export class TeamsService {
     });
   }
 
-  /** Removes a member; anyone may remove themselves (leave), except the last owner. */
+  /**
+   * Removes a member; anyone may remove themselves (leave), except the last owner. Leaving needs
+   * no role but is still a change, so it needs the write scope: a read-only agent must not be
+   * able to take its user out of a team.
+   */
   async removeMember(actor: Actor, teamId: TeamId, memberId: MemberId): Promise<void> {
+    this.access.requireScope(actor, SCOPES.write);
     await this.dataSource.transaction(async (tx) => {
       const { membership: mine } = await this.access.requireTeam(actor, teamId, 'read', tx);
       const target = await this.lockMember(tx, teamId, memberId);

@@ -34,7 +34,7 @@ describe('decisions survive a ClickHouse outage', () => {
     await app?.close();
     await ch?.cleanup();
     rmSync(dataDir, { recursive: true, force: true });
-  });
+  }, 60_000); // stopping ClickHouse takes seconds, more on a loaded machine
 
   /** Sends decisions in small concurrent waves until `stop` resolves; records every id answered. */
   async function traffic(url: string, stop: Promise<unknown>) {

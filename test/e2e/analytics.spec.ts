@@ -184,6 +184,38 @@ describe('traffic analysis over REST and MCP', () => {
     }
   });
 
+  it('holds at most 50 rules per site, and the briefing covers every DRY_RUN rule', async () => {
+    const busy = await siteFor(t, 'busy');
+    const ids: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const rule = await createRule(t, busy.token, busy.siteId, {
+        name: `Deny /p${i}`,
+        type: 'filter',
+        config: { action: 'deny', match: { pathPrefixes: [`/p${i}`] } },
+      });
+      ids.push(rule.id);
+    }
+    const refused = await request(t.url)
+      .post(`/v1/sites/${busy.siteId}/rules`)
+      .set(as(busy.token))
+      .send({ name: 'One more', type: 'shield', config: {} })
+      .expect(409);
+    expect(refused.body.detail).toContain('the most a site may have (50)');
+    expect(refused.body.detail).toContain('delete-rule');
+
+    const briefing = await mcp.call('get-security-briefing', { siteId: busy.siteId });
+    // Another user's site: alice's MCP client must not see it.
+    expect(briefing.isError).toBe(true);
+    const own = await request(t.url)
+      .get(`/v1/sites/${busy.siteId}/analytics/briefing`)
+      .set(as(busy.token))
+      .expect(200);
+    expect(own.body.dryRun.map((r: { ruleId: string }) => r.ruleId)).toEqual(ids);
+    expect(own.body.summary).toContain('0 LIVE and 50 DRY_RUN rules.');
+    expect(own.body.summary).toContain('of 50 DRY_RUN rules are READY');
+    expect(JSON.stringify(own.body).length).toBeLessThan(16_000);
+  });
+
   it('refuses days outside 1 to 30 and hides other teams’ sites', async () => {
     for (const days of [0, 31, 2.5]) {
       const res = await request(t.url)

@@ -76,18 +76,22 @@ describe('bulwark CLI', () => {
 });
 
 describe('log redaction', () => {
-  it('never writes Authorization or Cookie headers', () => {
+  it('never writes Authorization or Cookie headers, nor a redirect that may carry an OAuth code', () => {
     const lines: string[] = [];
     const sink = new Writable({
       write: (chunk: Buffer, _e, cb) => (lines.push(chunk.toString()), cb()),
     });
     const logger = pino({ redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, sink);
     logger.info(
-      { req: { headers: { authorization: 'Bearer secret-token', cookie: 'sid=1' } } },
+      {
+        req: { headers: { authorization: 'Bearer secret-token', cookie: 'sid=1' } },
+        res: { statusCode: 303, headers: { location: 'https://app.example/cb?code=one-time' } },
+      },
       'request',
     );
     expect(lines.join('')).not.toContain('secret-token');
     expect(lines.join('')).not.toContain('sid=1');
+    expect(lines.join('')).not.toContain('one-time');
     expect(lines.join('')).toContain('[redacted]');
   });
 });

@@ -122,6 +122,34 @@ describe.each(DB_KINDS)('REST behaviour on %s', (db) => {
       .expect(200);
   });
 
+  it('needs the write scope to leave a team, though leaving needs no role', async () => {
+    const team = await newTeam();
+    await request(t.url)
+      .post(`/v1/teams/${team.id}/members`)
+      .set(as(alice))
+      .send({ subject: 'bob', role: 'viewer' })
+      .expect(201);
+    const bobRead = await t.issuer.token('bob', REST_AUDIENCE, { scope: 'bulwark:read' });
+    const members = (
+      await request(t.url).get(`/v1/teams/${team.id}/members`).set(as(bobRead)).expect(200)
+    ).body.items as { id: string; subject: string }[];
+    const bobs = members.find((m) => m.subject === 'bob')!.id;
+    const before = await rowCounts(t.dataSource);
+    const refused = await request(t.url)
+      .delete(`/v1/teams/${team.id}/members/${bobs}`)
+      .set(as(bobRead))
+      .expect(403);
+    expect(refused.body.code).toBe('insufficient_scope');
+    expect(await rowCounts(t.dataSource)).toEqual(before);
+
+    const bobWrite = await t.issuer.token('bob', REST_AUDIENCE);
+    await request(t.url)
+      .delete(`/v1/teams/${team.id}/members/${bobs}`)
+      .set(as(bobWrite))
+      .expect(204);
+    await request(t.url).get(`/v1/teams/${team.id}`).set(as(bobWrite)).expect(404);
+  });
+
   it('lets only an owner grant the owner role', async () => {
     const team = await newTeam();
     await request(t.url)
