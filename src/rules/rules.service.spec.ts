@@ -41,6 +41,10 @@ function setup(opts: { denied?: boolean; mode?: 'DRY_RUN' | 'LIVE' } = {}) {
       }) as unknown as EntityManager['update'],
       findOneByOrFail: ((_: unknown, where: { id: RuleId }) =>
         Promise.resolve(rows.get(where.id)!)) as unknown as EntityManager['findOneByOrFail'],
+      // The site lock and the rule count that creation checks against the limit.
+      findOne: (() =>
+        Promise.resolve({ id: siteId, teamId })) as unknown as EntityManager['findOne'],
+      count: (() => Promise.resolve(rows.size)) as unknown as EntityManager['count'],
     },
     'EntityManager',
   );
