@@ -5,7 +5,7 @@ import {
   NestModule,
   RequestMethod,
 } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { AdminCommands } from './admin/admin-commands';
@@ -52,6 +52,7 @@ import { OAuthReadyMiddleware } from './oauth/oauth-ready.middleware';
 import { OAuthUpstream } from './oauth/upstream';
 import { UsersService } from './users/users.service';
 import { HealthController } from './platform/health.controller';
+import { TraceRouteInterceptor, TracingShutdown } from './platform/tracing';
 import { loggerParams } from './platform/logging';
 import { MetricsController, MetricsMiddleware, MetricsModule } from './platform/metrics';
 import { ProblemFilter } from './platform/problem.filter';
@@ -99,6 +100,7 @@ export class AppModule implements NestModule {
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: APP_PIPE, useClass: ZodPipe },
+        { provide: APP_INTERCEPTOR, useClass: TraceRouteInterceptor },
         TokenVerifier,
         AccessService,
         AuditService,
@@ -134,6 +136,7 @@ export class AppModule implements NestModule {
         ...(config.oauth.external ? [] : [AuthorizationServer]),
         { provide: OAUTH_SECRETS, useFactory: () => oauthSecretsFor(config) },
         AdminCommands,
+        TracingShutdown,
         // The CLI's way in while the server runs on embedded PGlite (see AdminSocket).
         ...(config.mode === 'embedded' && config.dataDir !== 'memory://' ? [AdminSocket] : []),
       ],

@@ -34,6 +34,13 @@ program
     // PGlite opens (WASM compile, data files) while the rest of the code loads.
     let embedded = config.mode === 'embedded' ? EmbeddedPostgres.start(config.dataDir) : undefined;
     embedded?.catch(() => undefined);
+    // Tracing instruments node:http, so it starts before the server code loads; the SDK loads
+    // only when tracing is configured.
+    if (config.tracing) {
+      const { startTracing } =
+        require('./platform/tracing-sdk') as typeof import('./platform/tracing-sdk');
+      startTracing(config.tracing);
+    }
     const { serve } = require('./main') as typeof import('./main');
     let welcome = '';
     if (first) {

@@ -110,6 +110,28 @@ describe(loadConfig.name, () => {
     );
   });
 
+  it('traces only when an OTLP endpoint is set, unless OTEL_SDK_DISABLED', () => {
+    expect(loadConfig({}).tracing).toBeNull();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318/' }).tracing).toEqual({
+      tracesUrl: 'http://otel:4318/v1/traces',
+      serviceName: 'bulwark',
+    });
+    expect(
+      loadConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example.com/in',
+        OTEL_SERVICE_NAME: 'edge-bulwark',
+      }).tracing,
+    ).toEqual({ tracesUrl: 'https://traces.example.com/in', serviceName: 'edge-bulwark' });
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318', OTEL_SDK_DISABLED: 'true' })
+        .tracing,
+    ).toBeNull();
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'otel:4318' })).toThrow(
+      /OTEL_EXPORTER_OTLP_ENDPOINT: expected a http: or https: URL/,
+    );
+  });
+
   it('refuses a TRUST_PROXY it cannot read', () => {
     expect(() => loadConfig({ TRUST_PROXY: 'everyone' })).toThrow(
       /TRUST_PROXY: expected true, false/,

@@ -150,6 +150,13 @@ const EnvSchema = z.object({
       ),
   ),
   REDIS_URL: optional(url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379')),
+  // OpenTelemetry's standard variables; tracing is on when either endpoint is set.
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional(url(['http:', 'https:'], 'http://127.0.0.1:4318')),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(
+    url(['http:', 'https:'], 'http://127.0.0.1:4318/v1/traces'),
+  ),
+  OTEL_SERVICE_NAME: optional(z.string().trim().max(200)),
+  OTEL_SDK_DISABLED: optional(z.enum(['true', 'false'], { message: 'expected true or false' })),
   ...intelPathVariables(),
   LOG_LEVEL: z
     .enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` })
@@ -184,6 +191,11 @@ export interface AppConfig {
   clickhouseUrl?: string;
   redisUrl?: string;
   logLevel: LogLevel;
+  /**
+   * OpenTelemetry tracing over OTLP/HTTP (JSON): where spans go and the service they name; null
+   * when off (no OTLP endpoint set, or OTEL_SDK_DISABLED=true). Off, nothing of the SDK loads.
+   */
+  tracing: { tracesUrl: string; serviceName: string } | null;
   /** Replacement threat-intelligence files; the shipped data for the ones not given. */
   intelFiles: Partial<Record<IntelFile, string>>;
   /** Base64 key that encrypts site keys at rest; generated into DATA_DIR in embedded mode. */
@@ -268,6 +280,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseUrl: e.DATABASE_URL,
     clickhouseUrl: e.CLICKHOUSE_URL,
     redisUrl: e.REDIS_URL,
+    tracing: tracing(e),
     logLevel: e.LOG_LEVEL,
     intelFiles: Object.fromEntries(
       Object.entries(INTEL_FILES)
@@ -321,6 +334,19 @@ function arcjetPort(
 
 /** Where the built-in authorization server is mounted; its issuer is BASE_URL. */
 export const BUILT_IN_ISSUER_PATH = '/oauth';
+
+/** The OTLP traces URL: the traces endpoint as given, or `/v1/traces` under the general one. */
+function tracing(e: z.output<typeof EnvSchema>): AppConfig['tracing'] {
+  if (e.OTEL_SDK_DISABLED === 'true') return null;
+  const tracesUrl =
+    e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+    (e.OTEL_EXPORTER_OTLP_ENDPOINT === undefined
+      ? undefined
+      : `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`);
+  return tracesUrl === undefined
+    ? null
+    : { tracesUrl, serviceName: e.OTEL_SERVICE_NAME ?? 'bulwark' };
+}
 
 function trustProxy(value: string | undefined): AppConfig['trustProxy'] {
   if (value === undefined || value === 'false') return false;

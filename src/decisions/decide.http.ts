@@ -6,6 +6,7 @@ import { DomainError, InvalidSiteKeyError, ValidationError } from '../common/err
 import { toFieldErrors } from '../common/validation';
 import { openApiSchema } from '../common/zod-pipe';
 import { requestId } from '../platform/logging';
+import { nameRequestSpan } from '../platform/tracing';
 import { routeAhead } from '../platform/route-ahead';
 import { Metrics } from '../platform/metrics';
 import { domainProblem, Problem, problem } from '../platform/problem.filter';
@@ -53,6 +54,7 @@ export class DecideHttpHandler {
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     const id = requestId(req, res);
+    nameRequestSpan(req, PATH);
     const end = this.metrics.httpDuration.startTimer({ method: 'POST', route: PATH });
     res.on('finish', () => {
       end();

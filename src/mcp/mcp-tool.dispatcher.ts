@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { inSpan } from '../platform/tracing';
 import {
   CallToolRequestParams,
   CallToolResult,
@@ -48,7 +49,13 @@ export class McpToolDispatcher {
         undefined,
         `See the inputSchema of ${options.name} in tools/list.`,
       );
-      const output = options.output.parse(await tool.invoke(context.actor, input));
+      // A span per tool call: an operator's trace shows which tool a slow /mcp request ran.
+      const result = await inSpan(
+        `mcp tool ${options.name}`,
+        { 'mcp.tool.name': options.name },
+        () => Promise.resolve(tool.invoke(context.actor, input)),
+      );
+      const output = options.output.parse(result);
       return {
         content: [{ type: 'text', text: options.render?.(output) ?? JSON.stringify(output) }],
         structuredContent: output,

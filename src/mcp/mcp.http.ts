@@ -13,6 +13,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { OAuthUpstream } from '../oauth/upstream';
 import { BODY_LIMIT_BYTES, readBody } from '../platform/limits';
 import { requestId } from '../platform/logging';
+import { nameRequestSpan } from '../platform/tracing';
 import { Metrics } from '../platform/metrics';
 import { bearerChallenge } from '../platform/problem.filter';
 import { routeAhead } from '../platform/route-ahead';
@@ -77,6 +78,7 @@ export class McpHttpHandler implements OnApplicationBootstrap {
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     const id = requestId(req, res);
+    nameRequestSpan(req, PATH);
     const started = performance.now();
     const end = this.metrics.httpDuration.startTimer({ method: 'POST', route: PATH });
     res.once('finish', () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Params } from 'nestjs-pino';
 import { AppConfig } from '../config/config';
+import { traceFields } from './tracing';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -35,6 +36,8 @@ export function loggerParams(config: AppConfig): Params {
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       // A caller's own request id is kept for tracing when it is well-formed.
       genReqId: requestId,
+      // With tracing on, every line carries the trace and span it belongs to.
+      mixin: traceFields,
       autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
       serializers: {
         req: (req: {
