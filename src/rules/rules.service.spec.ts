@@ -44,7 +44,7 @@ function setup(opts: { denied?: boolean; mode?: 'DRY_RUN' | 'LIVE' } = {}) {
       // The site lock and the rule count that creation checks against the limit.
       findOne: (() =>
         Promise.resolve({ id: siteId, teamId })) as unknown as EntityManager['findOne'],
-      count: (() => Promise.resolve(rows.size)) as unknown as EntityManager['count'],
+      count: () => Promise.resolve(rows.size),
     },
     'EntityManager',
   );
