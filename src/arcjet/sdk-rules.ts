@@ -34,7 +34,8 @@ export const SDK_RULE_ID = /^sdk_([0-9a-f]{64}|unknown)$/;
  * as `sdk_unknown`, never stored, so ids shown to agents stay server-shaped.
  */
 export function reportedSdkRuleId(reported: string): string {
-  return /^[0-9a-f]{64}$/.test(reported) ? SDK_RULE_PREFIX + reported : `${SDK_RULE_PREFIX}unknown`;
+  const id = SDK_RULE_PREFIX + reported;
+  return SDK_RULE_ID.test(id) ? id : `${SDK_RULE_PREFIX}unknown`;
 }
 
 /** Seconds the SDK keeps a filter DENY (what its own filter rule uses). */

@@ -1,5 +1,5 @@
-import { IpAddress } from '../intel/ip-address';
 import { z } from 'zod';
+import { IpAddress } from '../intel/ip-address';
 import { DECISION_REASONS } from '../rules/engine/types';
 import { RESULT_TYPES, RULE_MODES } from '../rules/rules.schemas';
 

@@ -1,6 +1,6 @@
-import { IpAddress } from '../intel/ip-address';
 import { z } from 'zod';
 import { PageQuery, pageSchema } from '../common/pagination';
+import { IpAddress } from '../intel/ip-address';
 import { DECISION_REASONS } from '../rules/engine/types';
 import { BOT_CATEGORIES, NETWORK_TYPES } from '../rules/rules.schemas';
 import { RuleResultView } from './decide.schemas';

@@ -6,12 +6,12 @@ import { NotFoundError } from '../common/errors';
 import { DecisionId, listedBy, parseRuleId, SiteId } from '../common/ids';
 import { bounded } from '../common/output-budget';
 import { decodeCursor, Page, toPage } from '../common/pagination';
-import { SDK_RULE_ID } from '../arcjet/sdk-rules';
+import { SDK_RULE_ID, SDK_RULE_PREFIX } from '../arcjet/sdk-rules';
 import { DecisionExplanation, DecisionView, ListDecisionsQuery } from './decisions.schemas';
 
 /** Rules an Arcjet SDK sent or reported (src/arcjet) are recorded as sdk_<the SDK's id>. */
 function isSdkRule(ruleId: string): boolean {
-  return ruleId.startsWith('sdk_');
+  return ruleId.startsWith(SDK_RULE_PREFIX);
 }
 
 /** A ruleId filter: a Bulwark rule (rule_...) or a rule of the app's Arcjet SDK (sdk_...). */

@@ -63,12 +63,17 @@ export class TraceRouteInterceptor implements NestInterceptor {
   }
 }
 
-/** Runs `work` in a child span named `name`; a failure marks the span as an error. */
+/**
+ * Runs `work` in a child span named `name`; a failure marks the span as an error. Outside a
+ * recording span (tracing off, or the request not sampled) it just runs `work`: no span, no
+ * context switch on the /mcp hot path.
+ */
 export function inSpan<T>(
   name: string,
   attributes: Record<string, string>,
   work: () => Promise<T>,
 ): Promise<T> {
+  if (!trace.getActiveSpan()?.isRecording()) return work();
   return tracer.startActiveSpan(name, { attributes }, async (span: Span) => {
     try {
       return await work();
