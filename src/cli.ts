@@ -45,19 +45,27 @@ program
     let welcome = '';
     if (first) {
       const { firstStart } = require('./demo/first-start') as typeof import('./demo/first-start');
-      process.stderr.write('First start: creating the demo user and 30 days of demo traffic.\n');
-      const demo = await firstStart(config, embedded, progressBar);
-      process.stderr.write('\n');
+      const demo = await firstStart(config, embedded, (done, total) => {
+        if (done === 0) {
+          process.stderr.write(
+            'First start: creating the demo user and 30 days of demo traffic.\n',
+          );
+        }
+        progressBar(done, total);
+      });
       embedded = EmbeddedPostgres.start(config.dataDir);
-      welcome = [
-        '',
-        'Demo user created (shown only now; change it with `bulwark users reset-password --email demo@bulwark.local`):',
-        `  E-mail:   ${demo.email}`,
-        `  Password: ${demo.password}`,
-        `Demo site ${demo.siteId} has ${demo.decisions.toLocaleString('en-US')} decisions over 30 days.`,
-        `Connect your MCP client to ${config.baseUrl}/mcp and ask for a security briefing.`,
-        '',
-      ].join('\n');
+      if (demo) {
+        process.stderr.write('\n');
+        welcome = [
+          '',
+          'Demo user created (shown only now; change it with `bulwark users reset-password --email demo@bulwark.local`):',
+          `  E-mail:   ${demo.email}`,
+          `  Password: ${demo.password}`,
+          `Demo site ${demo.siteId} has ${demo.decisions.toLocaleString('en-US')} decisions over 30 days.`,
+          `Connect your MCP client to ${config.baseUrl}/mcp and ask for a security briefing.`,
+          '',
+        ].join('\n');
+      }
     }
     /* eslint-enable @typescript-eslint/no-require-imports */
     const app = await serve(config, { embedded });

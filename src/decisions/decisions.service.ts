@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AnalyticsStore, DecisionRecord } from '../analytics/analytics.port';
 import { AccessService } from '../auth/access.service';
 import { Actor } from '../auth/actor';
-import { NotFoundError } from '../common/errors';
+import { NotFoundError, ValidationError } from '../common/errors';
 import { DecisionId, listedBy, parseRuleId, SiteId } from '../common/ids';
 import { bounded } from '../common/output-budget';
 import { decodeCursor, Page, toPage } from '../common/pagination';
@@ -16,7 +16,18 @@ function isSdkRule(ruleId: string): boolean {
 
 /** A ruleId filter: a Bulwark rule (rule_...) or a rule of the app's Arcjet SDK (sdk_...). */
 function filterRuleId(ruleId: string): string {
-  return SDK_RULE_ID.test(ruleId) ? ruleId : parseRuleId(ruleId);
+  if (SDK_RULE_ID.test(ruleId)) return ruleId;
+  try {
+    return parseRuleId(ruleId);
+  } catch {
+    throw new ValidationError([
+      {
+        field: 'ruleId',
+        message:
+          'expected a Bulwark rule id (rule_ followed by 26 characters; list-rules lists them) or a rule id of the app’s Arcjet SDK (sdk_ followed by 64 hexadecimal characters, as in a decision’s results)',
+      },
+    ]);
+  }
 }
 
 /** DRY_RUN rule ids an explanation's summary names; the rest are counted (all are in dryRunDenials). */

@@ -47,6 +47,11 @@ describe(McpToolRegistry.name, () => {
       'annotations.openWorldHint must be false',
     ],
     [
+      'read-only hint for a write tool',
+      { scope: SCOPES.write },
+      'a tool that needs bulwark:write cannot be annotated read-only',
+    ],
+    [
       'a hint',
       { annotations: { ...READ_ONLY, idempotentHint: undefined } },
       'annotations.idempotentHint must be set',

@@ -47,6 +47,11 @@ export function toolProblems(
     if (a.readOnlyHint && a.destructiveHint) {
       problems.push('a read-only tool cannot be destructive');
     }
+    // Clients may run read-only tools without asking. A tool that needs bulwark:write changes
+    // something or reveals a secret (get-site-key), so it must never be advertised as read-only.
+    if (a.readOnlyHint && options.scope === SCOPES.write) {
+      problems.push('a tool that needs bulwark:write cannot be annotated read-only');
+    }
   }
   return problems;
 }

@@ -41,7 +41,13 @@ export class SitesTools {
     input: SiteKeyInput,
     output: SiteKeyView,
     scope: SCOPES.write,
-    annotations: READ_ONLY,
+    // Changes nothing, but reveals a secret and records the reveal: a client should ask first.
+    annotations: {
+      readOnlyHint: false,
+      destructiveHint: false,
+      idempotentHint: true,
+      openWorldHint: false,
+    },
     render: (k) => `Site key of ${k.siteId} (rotated ${k.keyRotatedAt}): ${k.key}`,
   })
   getSiteKey(actor: Actor, { siteId }: z.output<typeof SiteKeyInput>) {

@@ -240,4 +240,31 @@ describe('first start, users and tokens from the command line', () => {
     }
     expect(statSync(join(dataDir, 'oauth-keys.json')).mode & 0o777).toBe(0o600);
   }, 180_000);
+
+  it('still offers the demo when a CLI command created the database first, and logs the start-up lines', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'bulwark-first-cli-'));
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const env = {
+      ...process.env,
+      DATA_DIR: fresh,
+      PORT: String(port),
+      BASE_URL: `http://127.0.0.1:${port}`,
+      LOG_LEVEL: 'info',
+    };
+    try {
+      // What a new user may well try first: it fails (no such user yet) but opens the database.
+      const early = await run(['token', '--email', 'demo@bulwark.local'], env);
+      expect(early.status).toBe(1);
+      const server = await start(env, port);
+      try {
+        expect(server.stdout()).toContain('E-mail:   demo@bulwark.local');
+        // The demo's quiet logger does not outlive it: the server's own start-up line is there.
+        expect(server.stdout()).toContain('Listening on');
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

@@ -330,5 +330,12 @@ describe.each(DB_KINDS)('decide API on %s', (db) => {
       .set(as(token))
       .expect(400);
     expect(bad.body.detail).toMatch(/from: must be an ISO 8601 time/);
+    const badRule = await request(t.url)
+      .get(`/v1/sites/${siteId}/decisions?ruleId=sdk_nope`)
+      .set(as(token))
+      .expect(400);
+    expect(badRule.body.detail).toMatch(
+      /ruleId: expected a Bulwark rule id \(rule_.*list-rules.*sdk_/,
+    );
   });
 });

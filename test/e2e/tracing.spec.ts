@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
@@ -55,7 +55,7 @@ async function until<T>(what: string, probe: () => T | undefined, ms = 15_000): 
  * traceparent, MCP tool calls are child spans, and log lines carry the trace id.
  */
 describe('tracing (OpenTelemetry over OTLP/HTTP)', () => {
-  it('continues the caller’s trace on REST, /v1/decide and /mcp, and stamps log lines with it', async () => {
+  it('continues the caller’s trace on REST, /v1/decide and /mcp, runs a tool in a child span, and stamps log lines with it', async () => {
     const otlp = await collector();
     const dataDir = mkdtempSync(join(tmpdir(), 'bulwark-tracing-'));
     const port = 20000 + Math.floor(Math.random() * 20000);
@@ -97,6 +97,42 @@ describe('tracing (OpenTelemetry over OTLP/HTTP)', () => {
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
       });
       expect([rest.status, decide.status, mcp.status]).toEqual([200, 401, 401]);
+      // An authenticated tool call: the tool runs in a child span of the POST /mcp span.
+      const cli = (args: string[], input?: string) =>
+        execFileSync('node', [BIN, ...args], {
+          env: { ...process.env, DATA_DIR: dataDir, PORT: String(port) },
+          input,
+        }).toString();
+      cli(['users', 'create', '--email', 'tracer@example.com', '--password-stdin'], 'x'.repeat(16));
+      const token = cli(['token', '--email', 'tracer@example.com']).trim();
+      const tool = await traced('/mcp', {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-11-25',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 2,
+          method: 'tools/call',
+          params: { name: 'list-teams', arguments: {} },
+        }),
+      });
+      expect(tool.status).toBe(200);
+      const toolSpan = await until('the tool span', () =>
+        otlp.spans.find((s) => s.traceId === tool.traceId && s.name === 'mcp tool list-teams'),
+      );
+      const requestSpan = otlp.spans.find(
+        (s) => s.traceId === tool.traceId && s.name === 'POST /mcp',
+      );
+      expect(requestSpan).toMatchObject({ parentSpanId: tool.parent });
+      expect(toolSpan.parentSpanId).toBe(requestSpan!.spanId);
+      expect(toolSpan.attributes).toContainEqual({
+        key: 'mcp.tool.name',
+        value: { stringValue: 'list-teams' },
+      });
 
       for (const [call, name] of [
         [rest, 'GET /.well-known/oauth-protected-resource/mcp'],
@@ -112,8 +148,9 @@ describe('tracing (OpenTelemetry over OTLP/HTTP)', () => {
           value: { stringValue: name.split(' ')[1] },
         });
       }
-      // No header reaches a span: the site key above is nowhere in what was exported.
+      // No header reaches a span: the site key and the token above are nowhere in what was exported.
       expect(JSON.stringify(otlp.spans)).not.toContain('bwk_unknown');
+      expect(JSON.stringify(otlp.spans)).not.toContain(token);
       const line = await until('the /mcp log line', () =>
         out
           .split('\n')
