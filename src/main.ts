@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import express, { RequestHandler } from 'express';
@@ -11,6 +12,7 @@ import { AppOptions } from './config/config.module';
 import { AppConfig, BUILT_IN_ISSUER_PATH } from './config/config';
 import { DecideHttpHandler, documentDecide } from './decisions/decide.http';
 import { BODY_LIMIT } from './platform/limits';
+import { requestId } from './platform/logging';
 
 /** Builds the application (REST API, docs, health, metrics) without listening. */
 export async function createApp(
@@ -22,6 +24,12 @@ export async function createApp(
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
+  // The request id first: an answer the body parsers give (malformed JSON, too large) names it
+  // too. The logging middleware keeps an id already set.
+  app.use((req: IncomingMessage & { id?: string }, res: ServerResponse, next: () => void) => {
+    req.id ??= requestId(req, res);
+    next();
+  });
   app.use(bodyParsers());
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
@@ -59,7 +67,8 @@ function bodyParsers(): RequestHandler {
   const form = express.urlencoded({ limit: '16kb', extended: false });
   const interactions = `${BUILT_IN_ISSUER_PATH}/interaction/`;
   return (req, res, next) => {
-    const path = req.path;
+    // Spelt as Express routes it: case-insensitive, a trailing slash ignored.
+    const path = req.path.toLowerCase().replace(/\/+$/, '');
     if (path.startsWith(interactions)) return form(req, res, next);
     if (
       path.startsWith(`${BUILT_IN_ISSUER_PATH}/`) ||

@@ -7,7 +7,7 @@ import { authenticate } from '../auth/auth.guard';
 import { hasScope } from '../auth/permissions';
 import { TokenVerifier } from '../auth/token-verifier';
 import { DomainError, InsufficientScopeError } from '../common/errors';
-import { jsonRpcError } from '../common/mcp-http';
+import { JsonRpcId, jsonRpcError, jsonRpcIdOf } from '../common/mcp-http';
 import { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { OAuthUpstream } from '../oauth/upstream';
@@ -100,10 +100,17 @@ export class McpHttpHandler implements OnApplicationBootstrap {
         'request completed',
       );
     });
-    this.run(req, res, id).catch((error: unknown) => this.fail(req, res, id, error));
+    const rpc: { id: JsonRpcId } = { id: null };
+    this.run(req, res, id, rpc).catch((error: unknown) => this.fail(req, res, id, error, rpc.id));
   }
 
-  private async run(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+  /** Serves the request; `rpc.id` is set once the body is read, for a failure's answer. */
+  private async run(
+    req: IncomingMessage,
+    res: ServerResponse,
+    id: string,
+    rpc: { id: JsonRpcId },
+  ): Promise<void> {
     this.checkHost(req);
     if (!this.upstream.current()) {
       throw new Refusal(503, -32000, this.upstream.unavailableReason(), { 'retry-after': '5' });
@@ -117,6 +124,7 @@ export class McpHttpHandler implements OnApplicationBootstrap {
       );
     }
     const body = await readJson(req);
+    rpc.id = jsonRpcIdOf(body);
     this.requireToolScope(actor, body);
     await this.endpoint.serve(req, res, body, { actor, requestId: id });
   }
@@ -146,7 +154,13 @@ export class McpHttpHandler implements OnApplicationBootstrap {
    * Answers a failure as JSON-RPC with its HTTP status (MCP clients read JSON-RPC, not problem
    * documents); the message names the request id, as every /mcp error answer does.
    */
-  private fail(req: IncomingMessage, res: ServerResponse, id: string, error: unknown): void {
+  private fail(
+    req: IncomingMessage,
+    res: ServerResponse,
+    id: string,
+    error: unknown,
+    rpcId: JsonRpcId,
+  ): void {
     let refusal: Refusal;
     if (error instanceof Refusal) {
       refusal = error;
@@ -173,7 +187,7 @@ export class McpHttpHandler implements OnApplicationBootstrap {
     // A body left unread (refused before reading it) is drained, so the connection stays usable.
     if (!req.readableEnded) req.resume();
     const body = JSON.stringify(
-      jsonRpcError(refusal.code, `${refusal.message} (request id ${id})`),
+      jsonRpcError(refusal.code, `${refusal.message} (request id ${id})`, rpcId),
     );
     res.writeHead(refusal.status, {
       'content-type': 'application/json; charset=utf-8',

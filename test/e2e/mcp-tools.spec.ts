@@ -349,6 +349,7 @@ describe('MCP access policy', () => {
       'Bearer error="insufficient_scope", scope="bulwark:write", resource_metadata="http://bulwark.test/.well-known/oauth-protected-resource/mcp"',
     );
     expect(res.body.error.message).toContain('needs the OAuth scope bulwark:write');
+    expect(res.body.id).toBe(7); // the answer names the request it refuses
     expect(data(await aliceReadOnly.call('get-rule', { ruleId: alice.ruleId }))).toMatchObject({
       mode: 'DRY_RUN',
     });

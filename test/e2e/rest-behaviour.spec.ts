@@ -301,6 +301,11 @@ describe.each(DB_KINDS)('REST behaviour on %s', (db) => {
         .send('{"name": ');
       expect(malformed.status).toBe(400);
       expect(malformed.body.code).toBe('malformed_json');
+      // Answered before the body reached a route, and still naming the request for the logs.
+      for (const res of [big, malformed]) {
+        expect(res.headers['x-request-id']).toEqual(expect.any(String));
+        expect(res.body.requestId).toBe(res.headers['x-request-id']);
+      }
       const unknown = await request(t.url).get('/v1/nothing-here').set(as(alice)).expect(404);
       expect(unknown.headers['content-type']).toMatch(/problem\+json/);
       expect(await rowCounts(t.dataSource)).toEqual(before);
