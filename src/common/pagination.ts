@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from './errors';
+import { jsonBytes } from './output-budget';
 
 /**
  * Lists are keyset-paginated on TypeIDs, which sort by creation time. A cursor is the last id of
@@ -60,7 +61,7 @@ export function decodeCursor(cursor: string | undefined, prefix: string): string
 
 /**
  * Builds a page from `limit + 1` fetched rows: the extra row only proves another page exists.
- * With `maxChars`, the page also ends before its items' JSON would pass that many characters
+ * With `maxBytes`, the page also ends before its items' UTF-8 JSON would pass that many bytes
  * (it always holds at least one): MCP tools pass their output budget, so that a page fits an
  * agent's context whatever the rows hold, and the cursor continues where it stopped.
  */
@@ -68,15 +69,15 @@ export function toPage<T extends { id: string }, O>(
   rows: T[],
   limit: number,
   map: (row: T) => O,
-  maxChars = Infinity,
+  maxBytes = Infinity,
 ): Page<O> {
   const items: O[] = [];
-  let chars = 0;
+  let bytes = 0;
   for (const row of rows.slice(0, limit)) {
     const item = map(row);
-    if (maxChars !== Infinity) {
-      chars += JSON.stringify(item).length + 1;
-      if (items.length > 0 && chars > maxChars) break;
+    if (maxBytes !== Infinity) {
+      bytes += jsonBytes(item) + 1;
+      if (items.length > 0 && bytes > maxBytes) break;
     }
     items.push(item);
   }

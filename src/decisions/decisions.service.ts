@@ -43,14 +43,14 @@ export class DecisionsService {
 
   /**
    * A page of a site's decisions, request strings cut to MAX_TEXT (getDecision has them whole).
-   * `maxChars` also ends the page before its JSON passes that size (see toPage): MCP passes its
+   * `maxBytes` also ends the page before its JSON passes that size (see toPage): MCP passes its
    * output budget.
    */
   async list(
     actor: Actor,
     siteId: SiteId,
     query: ListDecisionsQuery,
-    maxChars = Infinity,
+    maxBytes = Infinity,
   ): Promise<Page<DecisionView>> {
     await this.access.requireSite(actor, siteId, 'read');
     const rows = await this.store.listDecisions({
@@ -64,7 +64,7 @@ export class DecisionsService {
       beforeId: decodeCursor(query.cursor, 'req'),
       limit: query.limit + 1,
     });
-    return toPage(rows, query.limit, (d) => toDecisionView(d, bounded), maxChars);
+    return toPage(rows, query.limit, (d) => toDecisionView(d, bounded), maxBytes);
   }
 
   /** One decision with its request data whole, as stored. */

@@ -6,7 +6,10 @@ import { CounterStore } from '../rules/engine/rate-limit';
 export const OAUTH_LIMITS = {
   /** Sign-in form posts from one address. */
   loginPerIp: { keyPrefix: 'oauth:login:ip', points: 30, duration: 15 * 60 },
-  /** Failed sign-ins to one account, from anywhere; cleared by a successful sign-in. */
+  /**
+   * Sign-in attempts on one account, from anywhere, counted before the password is checked and
+   * cleared by a successful sign-in: in effect, failed sign-ins.
+   */
   loginFailuresPerAccount: { keyPrefix: 'oauth:login:account', points: 10, duration: 15 * 60 },
   /** Client registrations from one address. */
   registerPerIp: { keyPrefix: 'oauth:register:ip', points: 30, duration: 60 * 60 },
@@ -26,7 +29,12 @@ export class OAuthAbuseLimits {
 
   constructor(private readonly counters: CounterStore) {}
 
-  /** Counts one attempt; resolves to the seconds to wait when over the limit, else 0. */
+  /**
+   * Counts one attempt; resolves to the seconds to wait when over the limit, else 0. Counting and
+   * deciding are one atomic step in the store (in memory, or in Redis for every instance), so of
+   * parallel attempts at most the limit's points get 0: count before doing the work the limit
+   * protects, never check first and count afterwards.
+   */
   async consume(limit: OAuthLimit, key: string): Promise<number> {
     try {
       await this.counters.limiter(OAUTH_LIMITS[limit]).consume(key);
@@ -35,16 +43,6 @@ export class OAuthAbuseLimits {
       if (outcome instanceof RateLimiterRes)
         return Math.max(1, Math.ceil(outcome.msBeforeNext / 1000));
       this.logger.warn(`Rate-limit store unavailable for ${limit}: ${String(outcome)}`);
-      return 0;
-    }
-  }
-
-  /** Seconds to wait if `key` is already over `limit`, without counting an attempt. */
-  async blocked(limit: OAuthLimit, key: string): Promise<number> {
-    try {
-      const res = await this.counters.limiter(OAUTH_LIMITS[limit]).get(key);
-      return res && res.remainingPoints <= 0 ? Math.max(1, Math.ceil(res.msBeforeNext / 1000)) : 0;
-    } catch {
       return 0;
     }
   }

@@ -14,6 +14,15 @@ const MINUTE = 60;
 const DAY = 24 * 60 * MINUTE;
 
 /**
+ * The URL oidc-provider routes a request on: the request's URL below the issuer's path. Express
+ * routes case-insensitively, so `/OAUTH/reg` arrives here too; the prefix is cut by its length,
+ * whatever its spelling.
+ */
+export function providerUrl(originalUrl: string): string {
+  return originalUrl.slice(BUILT_IN_ISSUER_PATH.length) || '/';
+}
+
+/**
  * The built-in authorization server (embedded mode, no OAUTH_ISSUER): oidc-provider mounted at
  * `<BASE_URL>/oauth`. Dynamic client registration, authorization code with PKCE (S256, always
  * required), rotating refresh tokens, and resource indicators so every access token is a JWT
@@ -78,7 +87,7 @@ export class AuthorizationServer implements OnApplicationShutdown {
     req.headers['x-forwarded-for'] = req.ip ?? req.socket.remoteAddress ?? '';
     // oidc-provider routes on the path below its mount point and rebuilds URLs from originalUrl.
     req.originalUrl ??= req.url;
-    req.url = req.originalUrl!.slice(BUILT_IN_ISSUER_PATH.length) || '/';
+    req.url = providerUrl(req.originalUrl!);
     return this.callback(req, res);
   }
 

@@ -48,9 +48,12 @@ export class InteractionController {
     const email = typeof body.email === 'string' ? body.email.trim().toLowerCase() : '';
     const password = typeof body.password === 'string' ? body.password : '';
     const view = await this.loginView(details);
+    // The attempt counts against the address and the account before the password is checked,
+    // and is refused once either is over its limit. Checking first and counting failures after
+    // the ~250 ms hash let parallel posts all through before the first failure was counted.
     const retryAfter =
       (await this.limits.consume('loginPerIp', req.ip ?? 'unknown')) ||
-      (await this.limits.blocked('loginFailuresPerAccount', email));
+      (await this.limits.consume('loginFailuresPerAccount', email));
     if (retryAfter) {
       res.setHeader('retry-after', String(retryAfter));
       return this.send(
@@ -65,9 +68,9 @@ export class InteractionController {
     }
     const user = email && password ? await this.users.authenticate(email, password) : undefined;
     if (!user) {
-      await this.limits.consume('loginFailuresPerAccount', email);
       return this.send(res, 401, loginPage({ ...view, email, error: 'Wrong e-mail or password.' }));
     }
+    // The attempt succeeded, so it was no failure: the account's count starts again.
     await this.limits.reset('loginFailuresPerAccount', email);
     await this.finish(req, res, { login: { accountId: user.id } });
   }

@@ -1,6 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, Server } from 'node:http';
 import { decodeJwt } from 'jose';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
 import { SimulatedClock } from '../../src/common/clock';
+import { OAuthRecords, UNUSED_CLIENT_TTL_SECONDS } from '../../src/oauth/oauth-records';
 import { OAuthUpstream } from '../../src/oauth/upstream';
 import {
   authorizationUrl,
@@ -13,6 +17,7 @@ import {
   startOAuthApp,
   tokenRequest,
 } from '../support/oauth';
+import { createTestDatabase, TestDatabase } from '../support/postgres';
 
 jest.setTimeout(60_000);
 
@@ -314,6 +319,272 @@ describe('OAuth rejections: the authorization and token endpoints', () => {
     expect(await res.json()).toMatchObject({ error: 'invalid_request' });
   });
 });
+
+describe('OAuth rejections: limits of /oauth/reg and /oauth/token, however the path is spelt', () => {
+  let server: OAuthTestApp;
+  let records: DataSource;
+
+  beforeAll(async () => {
+    // Each test comes from its own address (X-Forwarded-For, believed from loopback).
+    server = await startOAuthApp({ TRUST_PROXY: 'loopback' });
+    await server.users.create(USER);
+    records = server.app.get(DataSource);
+  });
+  afterAll(() => server?.close());
+
+  const metadata = (extra: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      client_name: 'Direct registration',
+      redirect_uris: ['http://127.0.0.1:9/callback'],
+      token_endpoint_auth_method: 'none',
+      ...extra,
+    });
+  const post = (path: string, from: string, init: RequestInit) =>
+    fetch(`${server.url}${path}`, {
+      method: 'POST',
+      ...init,
+      headers: { 'x-forwarded-for': from, ...(init.headers as Record<string, string>) },
+    });
+  const register = (path: string, from: string, body = metadata()) =>
+    post(path, from, { headers: { 'content-type': 'application/json' }, body });
+  const clients = async () =>
+    (
+      await records.query<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM oauth_records WHERE model = 'Client'`,
+      )
+    )[0].n;
+
+  it('limits registrations per address on every spelling of the registration endpoint', async () => {
+    const from = '192.0.2.10';
+    for (let i = 0; i < 30; i++) expect((await register('/oauth/reg', from)).status).toBe(201);
+    const before = await clients();
+    for (const path of ['/OAUTH/reg', '/oauth/reg/', '/oauth/REG', '/Oauth/Reg//']) {
+      const res = await register(path, from);
+      expect({ path, status: res.status }).toEqual({ path, status: 429 });
+      expect(await res.json()).toMatchObject({ error: 'temporarily_unavailable' });
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    expect(await clients()).toBe(before);
+    // The limit is the address's: another one registers.
+    expect((await register('/OAUTH/reg/', '192.0.2.11')).status).toBe(201);
+  });
+
+  it('limits token requests per address on every spelling of the token endpoint', async () => {
+    const from = '192.0.2.20';
+    const form = {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=refresh_token&refresh_token=nope&client_id=nope',
+    };
+    for (let i = 0; i < 120; i++) {
+      expect((await post('/oauth/token', from, form)).status).not.toBe(429);
+    }
+    for (const path of ['/OAUTH/token', '/oauth/token/', '/oauth/TOKEN']) {
+      const res = await post(path, from, form);
+      expect({ path, status: res.status }).toEqual({ path, status: 429 });
+    }
+  });
+
+  it('caps registrations at 16 kB on every spelling, and refuses chunked ones', async () => {
+    const from = '192.0.2.30';
+    const big = metadata({ client_name: 'x'.repeat(20_000) });
+    for (const path of ['/oauth/reg', '/OAUTH/reg', '/oauth/reg/']) {
+      const res = await register(path, from, big);
+      expect({ path, status: res.status }).toEqual({ path, status: 413 });
+      expect(await res.json()).toMatchObject({
+        error: 'invalid_request',
+        error_description: 'The request body exceeds 16 kB.',
+      });
+    }
+    // A chunked body has no length to check before oidc-provider reads it.
+    const bytes = new TextEncoder().encode(metadata());
+    const chunked = await post('/OAUTH/reg', from, {
+      headers: { 'content-type': 'application/json' },
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(bytes);
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    });
+    expect(chunked.status).toBe(411);
+    expect(await chunked.json()).toMatchObject({
+      error: 'invalid_request',
+      error_description: expect.stringContaining('Content-Length'),
+    });
+    // Within the cap, any spelling registers.
+    const fine = await register('/OAUTH/reg/', from, metadata({ client_name: 'x'.repeat(10_000) }));
+    expect(fine.status).toBe(201);
+  });
+
+  it('expires a registered client nobody approves, and keeps one a user approved', async () => {
+    const expiry = (id: string) =>
+      records.query<{ seconds: number | null }[]>(
+        `SELECT extract(epoch FROM expires_at - now())::int AS seconds
+           FROM oauth_records WHERE model = 'Client' AND id = $1`,
+        [id],
+      );
+    const unused = (await (await register('/oauth/reg', '192.0.2.40')).json()) as {
+      client_id: string;
+    };
+    const [{ seconds }] = await expiry(unused.client_id);
+    expect(seconds).toBeGreaterThan(UNUSED_CLIENT_TTL_SECONDS - 60);
+    expect(seconds).toBeLessThanOrEqual(UNUSED_CLIENT_TTL_SECONDS);
+    // Signing in and approving saves a grant, which keeps the client for good.
+    const used = await obtainTokens(server.url, USER);
+    expect(await expiry(used.client_id)).toEqual([{ seconds: null }]);
+
+    // A week later (its expiry moved to the past): unknown to the server, then swept.
+    await records.query(
+      `UPDATE oauth_records SET expires_at = now() - interval '1 second'
+        WHERE model = 'Client' AND id = $1`,
+      [unused.client_id],
+    );
+    const { challenge } = pkce();
+    const authorize = await fetch(
+      authorizationUrl(server.url, {
+        client_id: unused.client_id,
+        response_type: 'code',
+        redirect_uri: 'http://127.0.0.1:9/callback',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      }),
+      { redirect: 'manual' },
+    );
+    expect(authorize.status).toBe(400);
+    expect(await authorize.text()).toContain('invalid_client');
+    expect(await new OAuthRecords(records).sweep()).toBeGreaterThanOrEqual(1);
+    expect(await expiry(unused.client_id)).toEqual([]);
+    expect(await expiry(used.client_id)).toEqual([{ seconds: null }]);
+    const refreshed = await tokenRequest(server.url, {
+      grant_type: 'refresh_token',
+      refresh_token: used.refresh_token!,
+      client_id: used.client_id,
+    });
+    expect(refreshed.status).toBe(200);
+  });
+});
+
+describe.each(['pglite', 'postgres'] as const)(
+  'OAuth rejections: codes and refresh tokens are single-use under concurrency (%s)',
+  (db) => {
+    let server: OAuthTestApp;
+    let database: TestDatabase | undefined;
+
+    beforeAll(async () => {
+      if (db === 'postgres') database = await createTestDatabase();
+      server = await startOAuthApp(
+        database
+          ? { DATABASE_URL: database.url, ENCRYPTION_KEY: randomBytes(32).toString('base64') }
+          : {},
+      );
+      await server.users.create(USER);
+    });
+    afterAll(async () => {
+      await server?.close();
+      await database?.drop();
+    });
+
+    const refresh = (token: string, clientId: string) =>
+      tokenRequest(server.url, {
+        grant_type: 'refresh_token',
+        refresh_token: token,
+        client_id: clientId,
+      });
+
+    /**
+     * Sends `request` three times at once. On PostgreSQL the race is made certain rather than
+     * left to timing: another connection holds the code's or token's row lock (as a slow
+     * instance would), so all three have read it unconsumed and wait to mark it before any
+     * does. PGlite runs one query at a time, and the three interleave between their queries.
+     */
+    async function threeAtOnce<T>(model: string, id: string, request: () => Promise<T>) {
+      if (!database) return Promise.all([request(), request(), request()]);
+      const holder = new Client({ connectionString: database.url });
+      await holder.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query(`SELECT 1 FROM oauth_records WHERE model = $1 AND id = $2 FOR UPDATE`, [
+          model,
+          id,
+        ]);
+        const answers = Promise.all([request(), request(), request()]);
+        for (let waiting = 0, polls = 0; waiting < 3; polls++) {
+          if (polls === 250) throw new Error(`only ${waiting} of 3 requests reached the row lock`);
+          await new Promise((r) => setTimeout(r, 20));
+          // Activity statistics are a snapshot kept for the transaction unless cleared.
+          await holder.query('SELECT pg_stat_clear_snapshot()');
+          const [row] = (
+            await holder.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+            )
+          ).rows;
+          waiting = row.n;
+        }
+        await holder.query('COMMIT');
+        return await answers;
+      } finally {
+        await holder.end();
+      }
+    }
+
+    it('exchanges a code sent three times at once exactly once, then revokes the grant', async () => {
+      const client = await registerClient(server.url);
+      const { verifier, challenge } = pkce();
+      const browser = new FormBrowser(server.url);
+      const login = await browser.get(
+        authorizationUrl(server.url, {
+          client_id: client.client_id,
+          response_type: 'code',
+          redirect_uri: client.redirect_uris[0],
+          scope: 'bulwark:read',
+          resource: `${server.url}/mcp`,
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+        }),
+      );
+      const consent = await browser.submit(login, USER);
+      await browser.submit(consent, { decision: 'approve' });
+      const code = browser.leftTo!.searchParams.get('code')!;
+      const answers = await threeAtOnce('AuthorizationCode', code, () =>
+        tokenRequest(server.url, {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: client.redirect_uris[0],
+          code_verifier: verifier,
+          client_id: client.client_id,
+        }),
+      );
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 400, 400]);
+      for (const lost of answers.filter((a) => a.status !== 200)) {
+        expect(lost.body).toMatchObject({ error: 'invalid_grant' });
+      }
+      // The code was used twice, so the grant is gone: the winner's refresh token is useless.
+      const won = answers.find((a) => a.status === 200)!;
+      expect(await refresh(won.body.refresh_token as string, client.client_id)).toMatchObject({
+        status: 400,
+        body: { error: 'invalid_grant' },
+      });
+    });
+
+    it('rotates a refresh token sent three times at once exactly once, then revokes the grant', async () => {
+      const tokens = await obtainTokens(server.url, USER);
+      const answers = await threeAtOnce('RefreshToken', tokens.refresh_token!, () =>
+        refresh(tokens.refresh_token!, tokens.client_id),
+      );
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 400, 400]);
+      for (const lost of answers.filter((a) => a.status !== 200)) {
+        expect(lost.body).toMatchObject({ error: 'invalid_grant' });
+      }
+      const won = answers.find((a) => a.status === 200)!;
+      expect(await refresh(won.body.refresh_token as string, tokens.client_id)).toMatchObject({
+        status: 400,
+        body: { error: 'invalid_grant' },
+      });
+    });
+  },
+);
 
 describe('OAuth rejections: the upstream provider is down', () => {
   let dead: Server;

@@ -1,3 +1,5 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { CounterStore } from '../../src/rules/engine/rate-limit';
 import {
   authorizationUrl,
   FormBrowser,
@@ -141,5 +143,78 @@ describe('sign-in and consent pages', () => {
     expect(consent.html).not.toContain('<code>bulwark:write</code>');
     await browser.submit(consent, { decision: 'deny' });
     expect(browser.leftTo?.searchParams.get('error')).toBe('access_denied');
+  });
+});
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * Guesses sent all at once: every attempt counts before its password is checked, so however many
+ * arrive together, at most 10 passwords are checked; on both counter stores (Redis counts for
+ * every instance, and its counting must be just as atomic).
+ */
+describe.each([
+  ['in memory', {}],
+  ['in Redis', { REDIS_URL }],
+] as const)('parallel password guessing, counters %s', (_store, env) => {
+  let server: OAuthTestApp;
+
+  beforeAll(async () => {
+    server = await startOAuthApp({ TRUST_PROXY: 'loopback', ...env });
+    // Redis commands fail (and the limits fail open) until the connection is up.
+    const counters = server.app.get(CounterStore);
+    const probe = counters.limiter({ keyPrefix: 'test:probe', points: 1, duration: 1 });
+    for (let i = 0; ; i++) {
+      try {
+        await probe.get('probe');
+        break;
+      } catch (error) {
+        if (i === 50) throw error;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  });
+  afterAll(() => server?.close());
+
+  it('checks at most 10 passwords of 25 simultaneous wrong ones, answering the rest 429', async () => {
+    // Fresh names and addresses, so counts left in a shared Redis by other runs do not interfere.
+    const victim = {
+      email: `victim-${randomBytes(4).toString('hex')}@example.com`,
+      password: 'the real passphrase',
+    };
+    await server.users.create(victim);
+    const clientId = (await registerClient(server.url)).client_id;
+    const browser = new FormBrowser(server.url);
+    const page = await browser.get(
+      authorizationUrl(server.url, {
+        client_id: clientId,
+        response_type: 'code',
+        redirect_uri: 'http://127.0.0.1:9/callback',
+        scope: 'bulwark:read',
+        code_challenge: pkce().challenge,
+        code_challenge_method: 'S256',
+      }),
+    );
+    const net = `198.18.${randomInt(256)}`;
+    const checks = jest.spyOn(server.users, 'authenticate');
+    const answers = await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        browser.submit(page, { email: victim.email, password: `guess ${i}` }, undefined, {
+          'x-forwarded-for': `${net}.${i}`,
+        }),
+      ),
+    );
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(15);
+    expect(checks).toHaveBeenCalledTimes(10);
+    // Locked: even the right password waits, and is not checked.
+    const locked = await browser.submit(page, victim, undefined, {
+      'x-forwarded-for': `${net}.99`,
+    });
+    expect(locked.status).toBe(429);
+    expect(locked.html).toContain('Too many sign-in attempts');
+    expect(checks).toHaveBeenCalledTimes(10);
+    checks.mockRestore();
   });
 });

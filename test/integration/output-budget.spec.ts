@@ -13,14 +13,16 @@ import { decision } from '../support/decisions';
 import { strictFake } from '../support/strict-fake';
 
 const NOW = Date.UTC(2026, 10, 25, 12);
-/** About 4,000 tokens. */
+/** About 4,000 tokens, in bytes of UTF-8 JSON. */
 const BUDGET = 16_000;
+const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 const actor: Actor = { subject: 'alice', scopes: ['bulwark:read'], via: 'rest' };
 
 /**
  * Every analysis stays under the output budget however much data there is: thousands of
- * distinct IPs, paths and bot user agents near the input size limits, as many DRY_RUN rules as a
- * site may have.
+ * distinct IPs, paths and bot user agents near the input size limits, in characters of three and
+ * four bytes (what a budget counted in characters would let through four times over), as many
+ * DRY_RUN rules as a site may have.
  */
 describe('output budget', () => {
   const siteId = newId('site');
@@ -42,16 +44,16 @@ describe('output budget', () => {
       teamId,
       timeMs: NOW - 3_600_000 + i,
       ip: '192.0.2.77',
-      path: `/${'p'.repeat(8190)}${i}`,
-      query: 'q'.repeat(16_384),
+      path: `/${'路'.repeat(2729)}${i}`,
+      query: '🤖'.repeat(4096),
       host: 'h'.repeat(255),
-      userAgent: 'u'.repeat(512),
+      userAgent: '語'.repeat(512),
       headers: Object.fromEntries(
         ['user-agent', 'referer', 'origin', 'accept', 'accept-language', 'content-type'].map(
-          (h) => [h, 'v'.repeat(512)],
+          (h) => [h, '値'.repeat(512)],
         ),
       ),
-      email: `${'e'.repeat(240)}@example.com`,
+      email: `${'é'.repeat(120)}@example.com`,
       conclusion: 'DENY',
       reason: 'SQL_INJECTION',
       ruleId: dryRules[0].id,
@@ -96,7 +98,7 @@ describe('output budget', () => {
       dataSource,
       IntelService.load(defaultIntelPaths()),
     );
-    const long = (i: number) => `/${'x'.repeat(4000)}/${i}`;
+    const long = (i: number) => `/${'路'.repeat(1300)}/${i}`;
     const rows = Array.from({ length: 6000 }, (_, i) =>
       decision({
         siteId,
@@ -104,7 +106,7 @@ describe('output budget', () => {
         timeMs: NOW - (i % 48) * 3_600_000 - 1000,
         ip: `198.${i % 200}.${(i * 7) % 250}.${1 + (i % 250)}`,
         path: long(i),
-        userAgent: `Bot-${i} ${'y'.repeat(2000)}`,
+        userAgent: `Bot-${i} ${'🤖'.repeat(500)}`,
         botCategory: 'scraper',
         country: ['DE', 'US', 'FR', 'BR', 'IN', 'JP', 'GB', 'NL', 'SE', 'PL', 'IT', 'ES'][i % 12],
         conclusion: i % 3 ? 'ALLOW' : 'DENY',
@@ -128,8 +130,7 @@ describe('output budget', () => {
     ['get-security-briefing', () => service.briefing(actor, siteId)],
     ['explain-decision', () => decisionTools.explainDecision(actor, { decisionId: worst[0].id })],
   ] as const)('%s stays under the budget', async (_tool, run) => {
-    const size = JSON.stringify(await run()).length;
-    expect(size).toBeLessThan(BUDGET);
+    expect(bytes(await run())).toBeLessThan(BUDGET);
   });
 
   it('list-decisions ends each page within the budget and its cursor continues without loss', async () => {
@@ -143,9 +144,11 @@ describe('output budget', () => {
         ip: '192.0.2.77',
         ...(cursor ? { cursor } : {}),
       });
-      expect(JSON.stringify(page).length).toBeLessThan(BUDGET);
+      expect(bytes(page)).toBeLessThan(BUDGET);
       expect(page.items.length).toBeGreaterThan(0);
-      expect(page.items[0].requestData.path).toHaveLength(256);
+      const path = page.items[0].requestData.path;
+      expect(Buffer.byteLength(path)).toBeLessThanOrEqual(256);
+      expect(path).toMatch(/^\/路+…$/);
       seen.push(...page.items.map((d) => d.id));
       cursor = page.nextCursor ?? undefined;
       pages++;
