@@ -37,7 +37,7 @@ export class SitesTools {
     name: 'get-site-key',
     title: "Reveal a site's key",
     description:
-      'Returns the site\'s current secret key, {siteId, key, keyRotatedAt}, which the protected app sends as "Authorization: Bearer <key>" to POST /v1/decide. Use it when setting up or re-deploying the app. Needs an owner or admin role and the bulwark:write scope, because the key is a secret; every reveal is recorded in the audit log. Do not paste the key anywhere public. If it leaked, call rotate-site-key.',
+      'Returns the site\'s current secret key, {siteId, key, keyRotatedAt}, which the protected app sends as "Authorization: Bearer <key>" to POST /v1/decide. Use it when setting up or re-deploying the app. Needs an owner or admin role and the bulwark:write scope, because the key is a secret. Side effects: none on the site, but every reveal is recorded in the audit log. Do not paste the key anywhere public. If it leaked, call rotate-site-key.',
     input: SiteKeyInput,
     output: SiteKeyView,
     scope: SCOPES.write,

@@ -41,7 +41,8 @@ describe('bulwark CLI', () => {
   });
 
   it('migrates an empty data directory, then serves on PORT, BASE_URL and DATA_DIR, and shuts down cleanly', async () => {
-    const env = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
+    // No demo: a migrated directory has no users, so the first serve would create it.
+    const env = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent', BULWARK_DEMO: 'off' };
     const migrate = spawnSync('node', [BIN, 'migrate'], { env, encoding: 'utf8' });
     expect(migrate.stdout).toContain('Applied: InitialSchema');
     expect(statSync(join(dataDir, 'pglite')).isDirectory()).toBe(true);
