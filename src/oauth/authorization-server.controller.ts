@@ -5,11 +5,8 @@ import { Public } from '../auth/auth.decorators';
 import { BUILT_IN_ISSUER_PATH } from '../config/config';
 import { OAuthAbuseLimits, OAuthLimit } from './abuse-limits';
 import { AuthorizationServer, providerUrl } from './authorization-server';
-import { oauthError, refusedByLimit } from './oauth-http';
+import { MAX_REGISTRATION_BYTES, oauthError, refusedByLimit } from './oauth-http';
 import { INTERNAL_HEADER, OAuthUpstream } from './upstream';
-
-/** Largest registration (client metadata) accepted: the same as at /mcp/register. */
-const MAX_REGISTRATION_BYTES = 16 * 1024;
 
 interface Endpoint {
   limit: OAuthLimit;

@@ -35,3 +35,6 @@ export async function refusedByLimit(
   );
   return true;
 }
+
+/** Largest client registration (RFC 7591 metadata) accepted, at /mcp/register and /oauth/reg. */
+export const MAX_REGISTRATION_BYTES = 16 * 1024;

@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { Public } from '../auth/auth.decorators';
 import { readBody } from '../platform/limits';
 import { OAuthAbuseLimits, OAuthLimit } from './abuse-limits';
-import { oauthError, refusedByLimit } from './oauth-http';
+import { MAX_REGISTRATION_BYTES, oauthError, refusedByLimit } from './oauth-http';
 import { OAuthUpstream } from './upstream';
 
 /** Each proxied endpoint: the body it accepts, its size limit, its per-IP limit. */
@@ -13,7 +13,7 @@ const ENDPOINTS = {
     upstreamField: 'registration_endpoint',
     contentType: /^application\/json\s*(;|$)/i,
     expected: 'application/json (RFC 7591 client metadata)',
-    maxBytes: 16 * 1024,
+    maxBytes: MAX_REGISTRATION_BYTES,
     limit: 'registerPerIp',
   },
   token: {
