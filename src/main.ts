@@ -1,18 +1,18 @@
 import 'reflect-metadata';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import express, { RequestHandler } from 'express';
+import { NestFactory, Reflector } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
 import { AppModule } from './app.module';
 import { AppOptions } from './config/config.module';
-import { AppConfig, BUILT_IN_ISSUER_PATH } from './config/config';
+import { AppConfig } from './config/config';
 import { DecideHttpHandler, documentDecide } from './decisions/decide.http';
-import { BODY_LIMIT } from './platform/limits';
+import { bodyParsers } from './platform/body-parsers';
 import { requestId } from './platform/logging';
+import { NoUnknownQueryParameters } from './platform/query-parameters';
 
 /** Builds the application (REST API, docs, health, metrics) without listening. */
 export async function createApp(
@@ -34,6 +34,7 @@ export async function createApp(
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.enableShutdownHooks();
+  app.useGlobalInterceptors(new NoUnknownQueryParameters(app.get(Reflector)));
   app.get(DecideHttpHandler).install(app.getHttpServer());
 
   // Built on first request to /docs, not at start-up.
@@ -55,30 +56,6 @@ export async function createApp(
     );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
-}
-
-/**
- * JSON bodies for the API; form bodies for the sign-in pages. The OAuth endpoints read their own
- * bodies: the built-in authorization server parses them itself and the proxy forwards them as
- * they came.
- */
-function bodyParsers(): RequestHandler {
-  const json = express.json({ limit: BODY_LIMIT });
-  const form = express.urlencoded({ limit: '16kb', extended: false });
-  const interactions = `${BUILT_IN_ISSUER_PATH}/interaction/`;
-  return (req, res, next) => {
-    // Spelt as Express routes it: case-insensitive, a trailing slash ignored.
-    const path = req.path.toLowerCase().replace(/\/+$/, '');
-    if (path.startsWith(interactions)) return form(req, res, next);
-    if (
-      path.startsWith(`${BUILT_IN_ISSUER_PATH}/`) ||
-      path === '/mcp/register' ||
-      path === '/mcp/token'
-    ) {
-      return next();
-    }
-    return json(req, res, next);
-  };
 }
 
 /** Builds the application and listens on the configured host and port. */

@@ -9,7 +9,7 @@ import { Actor } from '../../src/auth/actor';
 import { TokenVerifier } from '../../src/auth/token-verifier';
 import { parseTeamId } from '../../src/common/ids';
 import { loadConfig } from '../../src/config/config';
-import { renderPage } from '../../src/mcp/render';
+import { NOUNS, renderPage } from '../../src/mcp/render';
 import { SitesService } from '../../src/sites/sites.service';
 import { TeamsService } from '../../src/teams/teams.service';
 import { benchEnv, SITE_COUNT } from '../protocol';
@@ -61,7 +61,7 @@ export async function startBareV1(issuer: string, restToken: string): Promise<Ru
             {
               type: 'text',
               text: renderPage(
-                'site',
+                NOUNS.site,
                 page,
                 (s) => `${s.id} "${s.name}" (${s.domain})`,
                 'list-sites',

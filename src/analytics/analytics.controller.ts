@@ -1,8 +1,9 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { createZodDto, ZodResponse } from 'nestjs-zod';
+import { createZodDto } from 'nestjs-zod';
 import { Actor } from '../auth/actor';
 import { CurrentActor } from '../auth/auth.decorators';
+import { Answers } from '../common/openapi';
 import { parseSiteId, parseTeamId } from '../common/ids';
 import { parseInput } from '../common/validation';
 import {
@@ -38,7 +39,7 @@ export class AnalyticsController {
   constructor(private readonly analytics: AnalyticsService) {}
 
   @Get('sites/:siteId/analytics/traffic')
-  @ZodResponse({ type: TrafficAnalysisDto })
+  @Answers({ status: 200, type: TrafficAnalysisDto })
   traffic(
     @CurrentActor() actor: Actor,
     @Param('siteId') siteId: string,
@@ -48,7 +49,7 @@ export class AnalyticsController {
   }
 
   @Get('sites/:siteId/analytics/dry-run-impact')
-  @ZodResponse({ type: DryRunImpactDto })
+  @Answers({ status: 200, type: DryRunImpactDto })
   dryRunImpact(
     @CurrentActor() actor: Actor,
     @Param('siteId') siteId: string,
@@ -64,7 +65,7 @@ export class AnalyticsController {
   }
 
   @Get('sites/:siteId/analytics/ips/:ip')
-  @ZodResponse({ type: IpInvestigationDto })
+  @Answers({ status: 200, type: IpInvestigationDto })
   investigateIp(
     @CurrentActor() actor: Actor,
     @Param('siteId') siteId: string,
@@ -76,13 +77,13 @@ export class AnalyticsController {
   }
 
   @Get('teams/:teamId/quota')
-  @ZodResponse({ type: QuotaStatusDto })
+  @Answers({ status: 200, type: QuotaStatusDto })
   quota(@CurrentActor() actor: Actor, @Param('teamId') teamId: string) {
     return this.analytics.quota(actor, parseTeamId(teamId));
   }
 
   @Get('sites/:siteId/analytics/anomalies')
-  @ZodResponse({ type: AnomaliesDto })
+  @Answers({ status: 200, type: AnomaliesDto })
   anomalies(
     @CurrentActor() actor: Actor,
     @Param('siteId') siteId: string,
@@ -92,7 +93,7 @@ export class AnalyticsController {
   }
 
   @Get('sites/:siteId/analytics/briefing')
-  @ZodResponse({ type: SecurityBriefingDto })
+  @Answers({ status: 200, type: SecurityBriefingDto })
   briefing(@CurrentActor() actor: Actor, @Param('siteId') siteId: string) {
     return this.analytics.briefing(actor, parseSiteId(siteId));
   }

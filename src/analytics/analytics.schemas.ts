@@ -22,6 +22,13 @@ export const Days = z.coerce
 export const TrafficQuery = z.strictObject({ days: Days });
 export const TrafficInput = TrafficQuery.extend({ siteId: idArgument('site') });
 
+/**
+ * A percentage change needs a baseline of at least this many in the previous period: below it the
+ * count's own chance variation (about its square root) is over 10 % of it, and a handful of
+ * requests turns into "+60000%". Smaller baselines are reported as too few to compare (null).
+ */
+export const MIN_BASELINE = 100;
+
 const Period = z.object({
   from: z.string().describe('ISO 8601 start, inclusive.'),
   to: z.string().describe('ISO 8601 end, exclusive.'),
@@ -42,8 +49,15 @@ export const TrafficAnalysis = z.object({
     requestsPct: z
       .number()
       .nullable()
-      .describe('Change of requests against the previous period, in percent; null if it had none.'),
-    denialsPct: z.number().nullable(),
+      .describe(
+        `Change of requests against the previous period, in percent; null when that period had fewer than ${MIN_BASELINE} requests (too few to compare).`,
+      ),
+    denialsPct: z
+      .number()
+      .nullable()
+      .describe(
+        `Change of denials against the previous period, in percent; null when that period had fewer than ${MIN_BASELINE} denials (too few to compare).`,
+      ),
   }),
   topPaths: z
     .array(
@@ -122,7 +136,7 @@ export const RuleImpact = z.object({
   estimatedFalsePositiveShare: z
     .number()
     .describe(
-      'Share of wouldDeny that looks like real users: residential network, no bot user agent, an IP no LIVE rule denied in the window. A heuristic (README).',
+      'Share of wouldDeny that looks like real users: residential network, no bot user agent, an IP no LIVE rule denied in the window; for an email rule, free-provider addresses (EMAIL_FREE). A heuristic (README).',
     ),
   verdict: z.enum(READINESS),
   reasons: z.array(z.enum(READINESS_REASONS)),
@@ -315,7 +329,12 @@ export const SecurityBriefing = z.object({
       requests: z.number().int(),
       denials: z.number().int(),
       denialRate: z.number(),
-      requestsChangePct: z.number().nullable(),
+      requestsChangePct: z
+        .number()
+        .nullable()
+        .describe(
+          `Change in percent; null when the 24 hours before had fewer than ${MIN_BASELINE} requests (too few to compare).`,
+        ),
     })
     .describe('The last 24 hours against the 24 before.'),
   threats: z.object({

@@ -9,8 +9,11 @@ import { ValidationError } from '../common/errors';
 import { listedBy, parseRuleId, SiteId, TeamId } from '../common/ids';
 import { NotFoundError } from '../common/errors';
 import { IntelService } from '../intel/intel.service';
+import { IpIntel } from '../intel/intel.types';
+import { counted, Noun, nounFor, NOUNS, span } from '../mcp/render';
+import { FilterRule } from '../rules/engine/filter';
 import { RuleEntity } from '../rules/rule.entity';
-import { MAX_RULES_PER_SITE, RULE_TYPES } from '../rules/rules.schemas';
+import { MAX_RULES_PER_SITE, RULE_CONFIG_SCHEMAS, RULE_TYPES } from '../rules/rules.schemas';
 import { Plan, PLANS } from '../teams/team.entity';
 import { AnalyticsStore, DryRunImpact, HOUR_MS, TrafficTotals } from './analytics.port';
 import {
@@ -18,6 +21,7 @@ import {
   DryRunImpactAnalysis,
   IpInvestigation,
   MAX_RULES,
+  MIN_BASELINE,
   QuotaStatus,
   SecurityBriefing,
   READINESS,
@@ -47,10 +51,22 @@ export const ANOMALY_THRESHOLDS = {
   /** An IP unseen before, with 100 requests, or 20 of which at least half were denied. */
   ips: { minRequests: 100, minDenied: 20 },
 } as const;
+/**
+ * An email rule judges the address, not the network, so its false-positive estimate is the share
+ * of its would-be denials that were ordinary free-provider addresses (EMAIL_FREE): people's
+ * personal mailboxes. Invalid and disposable addresses are what such a rule is for. When the rule
+ * denies free addresses together with other kinds, the split is measured on its newest
+ * EMAIL_SAMPLE would-be denials.
+ */
+export const EMAIL_SAMPLE = 200;
 type Readiness = (typeof READINESS)[number];
 type ReadinessReason = (typeof READINESS_REASONS)[number];
 
 const DAY_MS = 86_400_000;
+const ALLOWED_REQUEST: Noun = { one: 'allowed request', many: 'allowed requests' };
+const LIVE_RULE: Noun = { one: 'LIVE rule', many: 'LIVE rules' };
+const IS: Noun = { one: 'is', many: 'are' };
+type SiteRule = Pick<RuleEntity, 'id' | 'type' | 'mode' | 'config'>;
 /** Most affected IPs and paths listed per DRY_RUN rule. */
 const TOP_AFFECTED = 5;
 
@@ -142,7 +158,16 @@ export class AnalyticsService {
       fromMs: Math.max(windowStart, rule.createdAt.getTime()),
     }));
     const measured = await this.store.dryRunImpacts(siteId, now, windows, top);
-    const impacts = rules.map((rule, i) => ruleImpact(rule, windows[i].fromMs, measured[i]));
+    const emailShares = await Promise.all(
+      rules.map((rule, i) =>
+        rule.type === 'email'
+          ? this.freeAddressShare(siteId, rule, windows[i].fromMs, now, measured[i].wouldDeny)
+          : Promise.resolve(undefined),
+      ),
+    );
+    const impacts = rules.map((rule, i) =>
+      ruleImpact(rule, windows[i].fromMs, measured[i], emailShares[i]),
+    );
     const suggestedActions = impacts.map((r): DryRunImpactAnalysis['suggestedActions'][number] =>
       r.verdict === 'READY'
         ? { tool: 'promote-rule', arguments: { ruleId: r.ruleId }, reason: 'PROMOTE_READY_RULE' }
@@ -156,25 +181,71 @@ export class AnalyticsService {
   }
 
   /**
+   * The estimated false-positive share of an email rule (see EMAIL_SAMPLE): 0 when it does not
+   * deny free addresses, 1 when that is all it denies, else the EMAIL_FREE share of its newest
+   * would-be denials (allowed live) in the window.
+   */
+  private async freeAddressShare(
+    siteId: SiteId,
+    rule: RuleEntity,
+    fromMs: number,
+    toMs: number,
+    wouldDeny: number,
+  ): Promise<number> {
+    const config = RULE_CONFIG_SCHEMAS.email.safeParse(rule.config);
+    const deny = config.success ? config.data.deny : [];
+    if (wouldDeny === 0 || !deny.includes('free')) return 0;
+    if (deny.every((d) => d === 'free')) return 1;
+    const sample = await this.store.listDecisions({
+      siteId,
+      ruleId: rule.id,
+      conclusion: 'ALLOW',
+      fromMs,
+      toMs,
+      limit: EMAIL_SAMPLE,
+    });
+    if (sample.length === 0) return 0;
+    const free = sample.filter((d) =>
+      d.results.some((r) => r.ruleId === rule.id && r.reason === 'EMAIL_FREE'),
+    ).length;
+    return free / sample.length;
+  }
+
+  /** The site's rules with their configs (at most MAX_RULES_PER_SITE). */
+  private siteRules(siteId: SiteId): Promise<SiteRule[]> {
+    return this.dataSource.getRepository(RuleEntity).find({
+      where: { siteId },
+      select: { id: true, type: true, mode: true, config: true },
+      order: { id: 'ASC' },
+    });
+  }
+
+  /**
    * What is unusual in the last `hours` hours compared with the same length before: traffic
    * spikes, geographic shifts, new bot signatures, surging new IPs. Quiet on steady traffic.
    */
   async anomalies(actor: Actor, siteId: SiteId, hours: number): Promise<Anomalies> {
     await this.access.requireSite(actor, siteId, 'read');
-    return this.anomaliesOf(siteId, hours);
+    return this.anomaliesOf(siteId, hours, this.siteRules(siteId));
   }
 
-  private async anomaliesOf(siteId: SiteId, hours: number): Promise<Anomalies> {
+  /** `rules`: the site's rules, to point at an existing rule rather than suggest a new one. */
+  private async anomaliesOf(
+    siteId: SiteId,
+    hours: number,
+    rules: Promise<SiteRule[]>,
+  ): Promise<Anomalies> {
     const t = ANOMALY_THRESHOLDS;
     const to = this.clock.now().getTime();
     const from = to - hours * HOUR_MS;
     const previousFrom = from - hours * HOUR_MS;
     const c = { siteId, previousFromMs: previousFrom, fromMs: from, toMs: to };
-    const [hourly, countries, bots, ips] = await Promise.all([
+    const [hourly, countries, bots, ips, siteRules] = await Promise.all([
       this.store.hourly(c),
       this.store.countries(c),
       this.store.newBotSignatures(c, t.bots.minRequests, TOP),
       this.store.newIps(c, t.ips.minRequests, t.ips.minDenied, TOP),
+      rules,
     ]);
     const { recent: recentHours, previous: previousHours } = hourly;
     const { recent: recentCountries, previous: previousCountries } = countries;
@@ -246,14 +317,26 @@ export class AnalyticsService {
     }
     if (newBotSignatures[0]) {
       const category = newBotSignatures[0].botCategory;
-      suggestedActions.push({
-        tool: 'create-rule',
-        arguments: {
-          siteId,
-          rule: { name: `Deny ${category} bots`, type: 'bot', config: { deny: [category] } },
-        },
-        reason: 'DENY_NEW_BOT_CATEGORY_IN_DRY_RUN',
-      });
+      // A rule that already denies the category: a LIVE one blocks these bots (nothing to
+      // suggest), a DRY_RUN one is promoted after a look at its impact, never duplicated.
+      const existing = siteRules.filter((r) => r.type === 'bot' && botRuleDenies(r, category));
+      const dryRun = existing.find((r) => r.mode === 'DRY_RUN');
+      if (existing.length === 0) {
+        suggestedActions.push({
+          tool: 'create-rule',
+          arguments: {
+            siteId,
+            rule: { name: `Deny ${category} bots`, type: 'bot', config: { deny: [category] } },
+          },
+          reason: 'DENY_NEW_BOT_CATEGORY_IN_DRY_RUN',
+        });
+      } else if (dryRun && !existing.some((r) => r.mode === 'LIVE')) {
+        suggestedActions.push({
+          tool: 'get-dry-run-impact',
+          arguments: { siteId, ruleId: dryRun.id },
+          reason: 'SEE_DRY_RUN_IMPACT',
+        });
+      }
     }
     if (spikes[0]) {
       suggestedActions.push({
@@ -267,10 +350,12 @@ export class AnalyticsService {
       });
     }
     const found = spikes.length + geoShifts.length + newBotSignatures.length + ipSurges.length;
+    const length = span(hours, NOUNS.hour);
+    const counts = `in the last ${length} (${counted(recentTotal, NOUNS.request)}, ${previousTotal} in the ${length} before)`;
     const summary =
       found === 0
-        ? `Nothing unusual in the last ${hours} h (${recentTotal} requests, ${previousTotal} in the ${hours} h before).`
-        : `${spikes.length} traffic spike(s), ${geoShifts.length} geographic shift(s), ${newBotSignatures.length} new bot signature(s) and ${ipSurges.length} surging new IP(s) in the last ${hours} h (${recentTotal} requests, ${previousTotal} in the ${hours} h before).`;
+        ? `Nothing unusual ${counts}.`
+        : `${counted(spikes.length, NOUNS.spike)}, ${counted(geoShifts.length, NOUNS.geoShift)}, ${counted(newBotSignatures.length, NOUNS.botSignature)} and ${counted(ipSurges.length, NOUNS.ipSurge)} ${counts}.`;
     return {
       siteId,
       hours,
@@ -302,14 +387,12 @@ export class AnalyticsService {
     const { site, team } = await this.access.requireSite(actor, siteId, 'read');
     const now = this.clock.now().getTime();
     const day = { siteId, fromMs: now - DAY_MS, toMs: now };
+    const siteRules = this.siteRules(siteId);
     const [rules, traffic, networks, anomalies, dryRun, quota] = await Promise.all([
-      this.dataSource.getRepository(RuleEntity).find({
-        where: { siteId },
-        select: { id: true, type: true, mode: true },
-      }),
+      siteRules,
       this.trafficOf(siteId, 1, { paths: false }),
       this.store.deniedNetworks(day, 5),
-      this.anomaliesOf(siteId, 24),
+      this.anomaliesOf(siteId, 24, siteRules),
       this.impactPage(siteId, 7, undefined, 0, MAX_RULES_PER_SITE),
       this.quotaOf(site.teamId, team.plan),
     ]);
@@ -326,12 +409,12 @@ export class AnalyticsService {
       anomalies.newBotSignatures.length +
       anomalies.ipSurges.length;
     const summary = [
-      `${live} LIVE and ${rules.length - live} DRY_RUN rules.`,
+      `${counted(live, LIVE_RULE)} and ${counted(rules.length - live, NOUNS.dryRunRule)}.`,
       traffic.summary,
-      found === 0 ? 'No anomalies in the last 24 h.' : anomalies.summary,
+      found === 0 ? `No anomalies in the last ${span(24, NOUNS.hour)}.` : anomalies.summary,
       dryRun.rules.length === 0
         ? 'No DRY_RUN rules to promote.'
-        : `${ready} of ${dryRun.rules.length} DRY_RUN rules are READY to promote.`,
+        : `${ready} of ${counted(dryRun.rules.length, NOUNS.dryRunRule)} ${nounFor(ready, IS)} READY to promote.`,
       `Quota ${quota.status}: ${quota.used} of ${quota.monthlyRequestQuota} this month.`,
     ].join(' ');
     const suggestedActions: SecurityBriefing['suggestedActions'] = [];
@@ -466,14 +549,13 @@ export class AnalyticsService {
       5,
     );
     const { team } = activity;
-    const span = `${days} day${days === 1 ? '' : 's'}`;
     const where = [
       intel.asn === null ? 'no ASN' : `AS${intel.asn}`,
       intel.country ?? 'unknown country',
       intel.networkType,
       `risk ${intel.risk}`,
     ].join(', ');
-    const summary = `${intel.ip} (${where}): ${activity.requests} requests on this site in the last ${span}, ${activity.denials} denied; ${team.sites} of the team's sites saw it (${team.requests} requests).`;
+    const summary = `${intel.ip} (${where}): ${counted(activity.requests, NOUNS.request)} on this site in the last ${span(days, NOUNS.day)}, ${activity.denials} denied; ${team.sites} of the team's sites saw it (${counted(team.requests, NOUNS.request)}).`;
     const suggestedActions: IpInvestigation['suggestedActions'] = [];
     if (activity.requests > 0) {
       suggestedActions.push({
@@ -483,18 +565,37 @@ export class AnalyticsService {
       });
     }
     if (activity.denials > 0 || intel.risk === 'high') {
-      suggestedActions.push({
-        tool: 'create-rule',
-        arguments: {
-          siteId,
-          rule: {
-            name: `Block ${intel.ip}`,
-            type: 'filter',
-            config: { action: 'deny', match: { ips: [intel.ip] } },
+      // A filter rule that already denies every request of this IP is reviewed, not duplicated:
+      // a LIVE one blocks it now (see the rule), a DRY_RUN one would once promoted.
+      const blocking = (await this.siteRules(siteId)).filter((r) => filterBlocks(r, intel));
+      const live = blocking.find((r) => r.mode === 'LIVE');
+      const dryRun = blocking.find((r) => r.mode === 'DRY_RUN');
+      if (live) {
+        suggestedActions.push({
+          tool: 'get-rule',
+          arguments: { ruleId: live.id },
+          reason: 'INSPECT_DECIDING_RULE',
+        });
+      } else if (dryRun) {
+        suggestedActions.push({
+          tool: 'get-dry-run-impact',
+          arguments: { siteId, ruleId: dryRun.id },
+          reason: 'SEE_DRY_RUN_IMPACT',
+        });
+      } else {
+        suggestedActions.push({
+          tool: 'create-rule',
+          arguments: {
+            siteId,
+            rule: {
+              name: `Block ${intel.ip}`,
+              type: 'filter',
+              config: { action: 'deny', match: { ips: [intel.ip] } },
+            },
           },
-        },
-        reason: 'BLOCK_CLIENT_IN_DRY_RUN',
-      });
+          reason: 'BLOCK_CLIENT_IN_DRY_RUN',
+        });
+      }
     }
     return {
       siteId,
@@ -552,12 +653,14 @@ export class AnalyticsService {
       requestsPct: percentChange(then.requests, now.requests),
       denialsPct: percentChange(then.denials, now.denials),
     };
-    const span = `${days} day${days === 1 ? '' : 's'}`;
+    const length = span(days, NOUNS.day);
     const trend =
-      change.requestsPct === null
-        ? `no requests in the ${span} before to compare with`
-        : `requests ${change.requestsPct >= 0 ? 'up' : 'down'} ${Math.abs(change.requestsPct)}% on the ${span} before`;
-    const summary = `${now.requests} requests in the last ${span}, ${now.denials} denied (${(current.denialRate * 100).toFixed(1)}%); ${trend}.`;
+      then.requests === 0
+        ? `no requests in the ${length} before to compare with`
+        : change.requestsPct === null
+          ? `too few requests in the ${length} before to compare (${then.requests}, fewer than ${MIN_BASELINE})`
+          : `requests ${change.requestsPct >= 0 ? 'up' : 'down'} ${Math.abs(change.requestsPct)}% on the ${length} before`;
+    const summary = `${counted(now.requests, NOUNS.request)} in the last ${length}, ${now.denials} denied (${(current.denialRate * 100).toFixed(1)}%); ${trend}.`;
 
     const suggestedActions: TrafficAnalysis['suggestedActions'] = [];
     const topDenied = [...now.topIps].sort((a, b) => b.denials - a.denials)[0];
@@ -608,10 +711,20 @@ export function quotaStatus(used: number, quota: number, projected: number): Quo
   return used > 0.8 * quota || projected > quota ? 'WARNING' : 'OK';
 }
 
-export function ruleImpact(rule: RuleEntity, since: number, impact: DryRunImpact) {
+/**
+ * The impact and readiness of one DRY_RUN rule. `falsePositiveShare` replaces the network
+ * heuristic (impact.likelyLegitimate) for rules that judge something else: email rules.
+ */
+export function ruleImpact(
+  rule: Pick<RuleEntity, 'id' | 'type'>,
+  since: number,
+  impact: DryRunImpact,
+  falsePositiveShare?: number,
+) {
   const t = READINESS_THRESHOLDS;
   const rate = impact.evaluated === 0 ? 0 : impact.wouldDeny / impact.evaluated;
-  const fpShare = impact.wouldDeny === 0 ? 0 : impact.likelyLegitimate / impact.wouldDeny;
+  const fpShare =
+    impact.wouldDeny === 0 ? 0 : (falsePositiveShare ?? impact.likelyLegitimate / impact.wouldDeny);
   const reasons: ReadinessReason[] = [];
   let verdict: Readiness = 'READY';
   const worse = (v: Readiness, reason: ReadinessReason) => {
@@ -634,7 +747,7 @@ export function ruleImpact(rule: RuleEntity, since: number, impact: DryRunImpact
     ruleId: rule.id,
     type: rule.type,
     since: sinceIso,
-    summary: `${rule.id} (${rule.type}) would have denied ${impact.wouldDeny} allowed requests out of ${impact.evaluated} (${pct(rate)}) since ${sinceIso}; an estimated ${pct(fpShare)} of them look like real users; verdict ${verdict} (${reasons.join(', ')}).`,
+    summary: `${rule.id} (${rule.type}) would have denied ${counted(impact.wouldDeny, ALLOWED_REQUEST)} out of ${impact.evaluated} (${pct(rate)}) since ${sinceIso}; an estimated ${pct(fpShare)} of them look like real users; verdict ${verdict} (${reasons.join(', ')}).`,
     evaluated: impact.evaluated,
     wouldDeny: impact.wouldDeny,
     wouldDenyRate: rate,
@@ -664,7 +777,41 @@ function period(fromMs: number, toMs: number, t: TrafficTotals) {
   };
 }
 
-/** Whole percent change from `before` to `after`; null when there was nothing before. */
+/** Whole percent change from `before` to `after`; null below MIN_BASELINE: too few to compare. */
 function percentChange(before: number, after: number): number | null {
-  return before === 0 ? null : Math.round(((after - before) / before) * 100);
+  return before < MIN_BASELINE ? null : Math.round(((after - before) / before) * 100);
+}
+
+/** Whether a bot rule denies the category (allow wins over deny, as in the engine). */
+function botRuleDenies(rule: SiteRule, category: string): boolean {
+  const config = RULE_CONFIG_SCHEMAS.bot.safeParse(rule.config);
+  if (!config.success) return false;
+  const is = (c: string) => c === category;
+  return config.data.deny.some(is) && !config.data.allow.some(is);
+}
+
+/**
+ * Whether a filter rule denies every request from the IP: it denies the IP's network facts and
+ * has no path or method condition that would let some of its requests through.
+ */
+function filterBlocks(rule: SiteRule, intel: IpIntel): boolean {
+  if (rule.type !== 'filter') return false;
+  const config = RULE_CONFIG_SCHEMAS.filter.safeParse(rule.config);
+  if (!config.success) return false;
+  const { pathPrefixes, methods } = config.data.match;
+  if (pathPrefixes?.length || methods?.length) return false;
+  const verdict = new FilterRule(config.data).evaluate(
+    {
+      ip: intel.ip,
+      method: 'GET',
+      protocol: 'HTTP/1.1',
+      host: '',
+      path: '/',
+      query: '',
+      headers: {},
+      characteristics: {},
+    },
+    { ...intel, botCategory: null, userAgent: '' },
+  );
+  return verdict.conclusion === 'DENY';
 }

@@ -57,6 +57,20 @@ describe('dry-run readiness verdict', () => {
     );
     expect(r.wouldDenyRate).toBe(0.05);
     expect(r.estimatedFalsePositiveShare).toBe(0.1);
+    expect(ruleImpact(rule, 0, impact({ wouldDeny: 1 })).summary).toContain(
+      'would have denied 1 allowed request out of 1000',
+    );
+  });
+
+  it('takes a given false-positive share over the network heuristic (email rules)', () => {
+    const all = impact({ wouldDeny: 50, likelyLegitimate: 50 });
+    expect(ruleImpact(rule, 0, all).verdict).toBe('NOT_READY');
+    const r = ruleImpact(rule, 0, all, 0);
+    expect([r.verdict, r.reasons, r.estimatedFalsePositiveShare]).toEqual([
+      'READY',
+      ['LOW_FALSE_POSITIVE_SHARE'],
+      0,
+    ]);
   });
 });
 

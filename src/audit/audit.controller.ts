@@ -1,8 +1,9 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { createZodDto, ZodResponse } from 'nestjs-zod';
+import { createZodDto } from 'nestjs-zod';
 import { Actor } from '../auth/actor';
 import { CurrentActor } from '../auth/auth.decorators';
+import { Answers } from '../common/openapi';
 import { PageQueryDto } from '../common/dto';
 import { parseTeamId } from '../common/ids';
 import { AuditPage } from './audit.schemas';
@@ -18,7 +19,7 @@ export class AuditController {
 
   /** The team's audit trail, newest first. */
   @Get()
-  @ZodResponse({ type: AuditPageDto })
+  @Answers({ status: 200, type: AuditPageDto })
   list(@CurrentActor() actor: Actor, @Param('teamId') teamId: string, @Query() page: PageQueryDto) {
     return this.audit.list(actor, parseTeamId(teamId), page);
   }

@@ -5,7 +5,7 @@ import { SCOPES } from '../auth/permissions';
 import { idArgument, parseTeamId } from '../common/ids';
 import { PageQuery } from '../common/pagination';
 import { McpTool, McpTools, READ_ONLY } from '../mcp/mcp-tool.decorator';
-import { renderPage } from '../mcp/render';
+import { NOUNS, renderPage } from '../mcp/render';
 import { AuditPage } from './audit.schemas';
 import { AuditService } from './audit.service';
 
@@ -27,7 +27,7 @@ export class AuditTools {
     annotations: READ_ONLY,
     render: (page) =>
       renderPage(
-        'audit entry',
+        NOUNS.auditEntry,
         page,
         (e) =>
           `${e.createdAt} ${e.action} ${e.resourceId} by ${e.actor.email ?? e.actor.subject} via ${e.via}${e.actor.clientId ? ` (client ${e.actor.clientId})` : ''}`,

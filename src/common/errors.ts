@@ -125,3 +125,36 @@ export class InvalidSiteKeyError extends DomainError {
   readonly status = 401;
   readonly title = 'Invalid site key';
 }
+
+/** A request body that is not valid JSON. */
+export class MalformedJsonError extends DomainError {
+  readonly code = 'malformed_json';
+  readonly status = 400;
+  readonly title = 'Malformed JSON';
+
+  constructor() {
+    super(
+      'The request body is not valid JSON; send a JSON object with Content-Type: application/json.',
+    );
+  }
+}
+
+/** A request body in another format than JSON (text, a form) to a route that reads JSON. */
+export class UnsupportedMediaTypeError extends DomainError {
+  readonly code = 'unsupported_media_type';
+  readonly status = 415;
+  readonly title = 'Unsupported media type';
+
+  constructor(contentType: string | undefined) {
+    // The media type is echoed only when it is one (a header could hold anything).
+    const type = contentType?.split(';')[0].trim().toLowerCase();
+    const sent = !type
+      ? 'The request body has no Content-Type'
+      : /^[a-z0-9!#$&^_.+-]{1,64}\/[a-z0-9!#$&^_.+-]{1,64}$/.test(type)
+        ? `The request body is ${type}`
+        : 'The request body has an unrecognised Content-Type';
+    super(
+      `${sent}, but this route reads JSON only: send a JSON object with Content-Type: application/json (the request schemas are at /docs).`,
+    );
+  }
+}

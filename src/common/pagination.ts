@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { ValidationError } from './errors';
 import { jsonBytes } from './output-budget';
 
+const LIMIT = 'must be a whole number from 1 to 100';
+
 /**
  * Lists are keyset-paginated on TypeIDs, which sort by creation time. A cursor is the last id of
  * the previous page, encoded so that callers treat it as opaque and cannot splice in other ids
@@ -9,10 +11,10 @@ import { jsonBytes } from './output-budget';
  */
 export const PageQuery = z.strictObject({
   limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(100)
+    .number({ error: LIMIT })
+    .int(LIMIT)
+    .min(1, LIMIT)
+    .max(100, LIMIT)
     .default(50)
     .describe('Page size, 1 to 100 (default 50).'),
   cursor: z

@@ -41,7 +41,12 @@ export const DecideInput = z.strictObject({
     .describe('The raw query string, without the leading ?.'),
   headers: z
     .record(
-      z.string().regex(HeaderName, 'header names must be HTTP tokens of 1 to 256 characters'),
+      z
+        .string()
+        .regex(
+          HeaderName,
+          "is not a valid header name: a name is 1 to 256 letters, digits or ! # $ % & ' * + - . ^ _ ` | ~ (no spaces, colons or other separators), such as user-agent",
+        ),
       z
         .string()
         .max(MAX_HEADER_VALUE, `header values must be at most ${MAX_HEADER_VALUE} characters`),
@@ -68,7 +73,12 @@ export const DecideInput = z.strictObject({
     .describe('An email address submitted with the request (sign-up forms), for email rules.'),
   characteristics: z
     .record(
-      z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'names must be 1 to 64 letters, digits, _ . or -'),
+      z
+        .string()
+        .regex(
+          /^[A-Za-z0-9_.-]{1,64}$/,
+          'is not a valid characteristic name: a name is 1 to 64 letters, digits, _ . or -',
+        ),
       z.string().max(256, 'values must be at most 256 characters'),
     )
     .default({})

@@ -1,8 +1,9 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { createZodDto, ZodResponse } from 'nestjs-zod';
+import { createZodDto } from 'nestjs-zod';
 import { Actor } from '../auth/actor';
 import { CurrentActor } from '../auth/auth.decorators';
+import { Answers } from '../common/openapi';
 import { parseDecisionId, parseSiteId } from '../common/ids';
 import {
   DecisionExplanation,
@@ -24,7 +25,7 @@ export class DecisionsController {
   constructor(private readonly decisions: DecisionsService) {}
 
   @Get('sites/:siteId/decisions')
-  @ZodResponse({ type: DecisionPageDto })
+  @Answers({ status: 200, type: DecisionPageDto })
   list(
     @CurrentActor() actor: Actor,
     @Param('siteId') siteId: string,
@@ -34,13 +35,13 @@ export class DecisionsController {
   }
 
   @Get('decisions/:decisionId')
-  @ZodResponse({ type: DecisionDto })
+  @Answers({ status: 200, type: DecisionDto })
   get(@CurrentActor() actor: Actor, @Param('decisionId') decisionId: string) {
     return this.decisions.get(actor, parseDecisionId(decisionId));
   }
 
   @Get('decisions/:decisionId/explanation')
-  @ZodResponse({ type: DecisionExplanationDto })
+  @Answers({ status: 200, type: DecisionExplanationDto })
   explain(@CurrentActor() actor: Actor, @Param('decisionId') decisionId: string) {
     return this.decisions.explain(actor, parseDecisionId(decisionId));
   }

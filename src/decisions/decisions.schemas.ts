@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PageQuery, pageSchema } from '../common/pagination';
+import { urlPath } from '../common/url-path';
 import { IpAddress } from '../intel/ip-address';
 import { DECISION_REASONS } from '../rules/engine/types';
 import { BOT_CATEGORIES, NETWORK_TYPES } from '../rules/rules.schemas';
@@ -15,10 +16,7 @@ const IsoTime = (what: string) =>
 export const ListDecisionsQuery = PageQuery.extend({
   conclusion: z.enum(['ALLOW', 'DENY']).optional(),
   ip: IpAddress.optional(),
-  pathPrefix: z
-    .string()
-    .startsWith('/', 'must start with /')
-    .max(1024)
+  pathPrefix: urlPath(1024)
     .optional()
     .describe('Only decisions whose path starts with this (compared literally).'),
   ruleId: z
@@ -29,7 +27,15 @@ export const ListDecisionsQuery = PageQuery.extend({
     ),
   from: IsoTime('Earliest decision time, inclusive.'),
   to: IsoTime('Latest decision time, exclusive.'),
-});
+}).refine(
+  // An empty range is a mistake (swapped bounds), not a question whose answer is "none".
+  (q) => q.from === undefined || q.to === undefined || Date.parse(q.from) < Date.parse(q.to),
+  {
+    message:
+      'must be before to (from is inclusive, to exclusive): this range is empty; swap from and to, or omit one of them',
+    path: ['from'],
+  },
+);
 export type ListDecisionsQuery = z.output<typeof ListDecisionsQuery>;
 
 /**
@@ -43,8 +49,12 @@ export const RequestData = z
     host: z.string(),
     path: z.string(),
     query: z.string(),
-    userAgent: z.string(),
-    headers: z.record(z.string(), z.string()),
+    userAgent: z.string().describe('The User-Agent header; empty when none was sent.'),
+    headers: z
+      .record(z.string(), z.string())
+      .describe(
+        'Other stored headers by lower-case name (referer, origin, accept, x-forwarded-for...); the user agent is in userAgent.',
+      ),
     email: z.string().nullable(),
   })
   .describe(

@@ -152,7 +152,9 @@ export class DecisionsService {
 
 /**
  * The view of a stored decision; `text` is applied to every request-derived string (lists and
- * explanations pass `bounded`, so an agent's answer stays within its budget).
+ * explanations pass `bounded`, so an agent's answer stays within its budget). The user agent is
+ * shown once, as `userAgent`: the stored headers keep a copy of it too (decisions written before
+ * and after this view changed look the same), and a second copy would only spend the budget.
  */
 export function toDecisionView(
   d: DecisionRecord,
@@ -182,7 +184,11 @@ export function toDecisionView(
       path: text(d.path),
       query: text(d.query),
       userAgent: text(d.userAgent),
-      headers: Object.fromEntries(Object.entries(d.headers).map(([k, v]) => [k, text(v)])),
+      headers: Object.fromEntries(
+        Object.entries(d.headers)
+          .filter(([name]) => name !== 'user-agent')
+          .map(([name, v]) => [name, text(v)]),
+      ),
       email: d.email === null ? null : text(d.email),
     },
   };

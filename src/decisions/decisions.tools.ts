@@ -5,7 +5,7 @@ import { SCOPES } from '../auth/permissions';
 import { idArgument, parseDecisionId, parseSiteId } from '../common/ids';
 import { OUTPUT_BUDGET } from '../common/output-budget';
 import { McpTool, McpTools, READ_ONLY } from '../mcp/mcp-tool.decorator';
-import { renderPage } from '../mcp/render';
+import { NOUNS, renderPage } from '../mcp/render';
 import {
   DecisionExplanation,
   DecisionPage,
@@ -37,7 +37,7 @@ export class DecisionsTools {
     output: DecisionPage,
     scope: SCOPES.read,
     annotations: READ_ONLY,
-    render: (page) => renderPage('decision', page, renderDecision, 'list-decisions'),
+    render: (page) => renderPage(NOUNS.decision, page, renderDecision, 'list-decisions'),
   })
   listDecisions(actor: Actor, { siteId, ...query }: z.output<typeof ListDecisionsInput>) {
     return this.decisions.list(actor, parseSiteId(siteId), query, PAGE_BUDGET);

@@ -103,12 +103,21 @@ function hourWeights(hourStart: number, now: number) {
 }
 type Kind = keyof ReturnType<typeof hourWeights>;
 
+/**
+ * The first hour of the demo's traffic: the first whole hour inside the `days` before `now`, so
+ * that every request falls within a `days`-long window ending at `now` (a 30-day demo is all
+ * there in a 30-day analysis). The demo's team, site and rules are dated before it.
+ */
+export function demoPeriodStart(now: number, days: number): number {
+  return Math.ceil((now - days * 24 * HOUR) / HOUR) * HOUR;
+}
+
 /** Yields the requests in time order, hour by hour, so memory stays flat at any size. */
 export function* demoTraffic(options: DemoOptions): Generator<DemoRequest> {
   const random = prng(options.seed ?? 20261125);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
   const int = (n: number) => Math.floor(random() * n);
-  const start = Math.floor((options.now - options.days * 24 * HOUR) / HOUR) * HOUR;
+  const start = demoPeriodStart(options.now, options.days);
   const hours: number[] = [];
   for (let h = start; h < options.now; h += HOUR) hours.push(h);
   const total = hours.reduce(

@@ -11,7 +11,7 @@ import { CreateRuleInput } from '../rules/rules.schemas';
 import { RulesService } from '../rules/rules.service';
 import { SitesService } from '../sites/sites.service';
 import { TeamsService } from '../teams/teams.service';
-import { demoTraffic } from './demo-traffic';
+import { demoPeriodStart, demoTraffic } from './demo-traffic';
 
 export interface DemoOptions {
   /** OAuth subject that owns the demo team. */
@@ -27,6 +27,11 @@ export interface DemoResult {
   decisions: number;
   denied: number;
 }
+
+const HOUR = 3_600_000;
+
+/** Timestamps the services write with each view; audit snapshots carry them too. */
+const SNAPSHOT_TIMES = ['createdAt', 'updatedAt', 'keyRotatedAt'];
 
 /** The demo site's rules: some enforced, some measured first, as a real team would run them. */
 const DEMO_RULES: (CreateRuleInput & { live: boolean })[] = [
@@ -104,12 +109,8 @@ export class DemoService {
       const created = await this.rules.create(actor, parseSiteId(site.id), rule);
       if (live) await this.rules.promote(actor, parseRuleId(created.id));
     }
-    // Dated back to the start of the demo period, as if they had been there all along, so the
-    // dry-run impact of the DRY_RUN rules covers the whole period.
-    await this.dataSource.query(
-      'UPDATE rules SET created_at = $1, updated_at = $1 WHERE site_id = $2',
-      [new Date(now - options.days * 86_400_000), site.id],
-    );
+    const start = demoPeriodStart(now, options.days);
+    await this.backdate(team.id, site.id, new Date(start - 2 * HOUR), new Date(start - HOUR));
     const ref = await this.directory.resolveKey(site.key);
     if (!ref) throw new Error('The demo site key does not resolve');
     let done = 0;
@@ -127,5 +128,45 @@ export class DemoService {
     await this.writer.flush();
     onProgress(done, done);
     return { teamId: team.id, siteId: site.id, siteKey: site.key, decisions: done, denied };
+  }
+
+  /**
+   * Dates the set-up back to before the traffic, as if the team had run the site all along: team
+   * and site at `siteTime`, then the rules at `rulesTime` (so the dry-run impact of the DRY_RUN
+   * rules covers the whole period), then the first request. The audit trail and the resource
+   * snapshots in it move with them, so every tool tells the same story of what came first.
+   */
+  private async backdate(
+    teamId: string,
+    siteId: string,
+    siteTime: Date,
+    rulesTime: Date,
+  ): Promise<void> {
+    await this.dataSource.transaction(async (tx) => {
+      const at = (table: string, where: string, id: string, time: Date, extra = '') =>
+        tx.query(
+          `UPDATE ${table} SET created_at = $1, updated_at = $1${extra} WHERE ${where} = $2`,
+          [time, id],
+        );
+      await at('teams', 'id', teamId, siteTime);
+      await at('memberships', 'team_id', teamId, siteTime);
+      await at('sites', 'id', siteId, siteTime, ', key_rotated_at = $1');
+      await at('rules', 'site_id', siteId, rulesTime);
+      for (const [time, rules] of [
+        [siteTime, false],
+        [rulesTime, true],
+      ] as const) {
+        const snapshot = (column: string) =>
+          `CASE WHEN ${column} IS NULL THEN NULL ELSE (
+             SELECT jsonb_object_agg(key, CASE WHEN key = ANY($3::text[]) THEN to_jsonb($2::text) ELSE value END)
+             FROM jsonb_each(${column})) END`;
+        await tx.query(
+          `UPDATE audit_entries
+              SET created_at = $1, before = ${snapshot('before')}, after = ${snapshot('after')}
+            WHERE team_id = $4 AND (resource_type = 'rule') = $5`,
+          [time, time.toISOString(), SNAPSHOT_TIMES, teamId, rules],
+        );
+      }
+    });
   }
 }

@@ -4,7 +4,7 @@ import { assessNetwork, classifyNetwork, riskOf, type NetworkSignals } from './i
 import { RISK_LEVELS, RISK_REASONS } from './intel.types';
 
 const none: NetworkSignals = {
-  privateAddress: false,
+  specialRange: null,
   torExit: false,
   hasAsn: true,
   torAsn: false,
@@ -29,7 +29,7 @@ describe('classifyNetwork', () => {
   });
 
   it('makes private addresses unknown whatever else is set', () => {
-    expect(classifyNetwork({ ...none, privateAddress: true, torExit: true })).toBe('unknown');
+    expect(classifyNetwork({ ...none, specialRange: 'private', torExit: true })).toBe('unknown');
   });
 });
 
@@ -75,10 +75,15 @@ describe('assessNetwork', () => {
       risk: 'low',
       riskReasons: ['NO_ASN'],
     });
-    expect(assessNetwork({ ...none, privateAddress: true, hasAsn: false })).toEqual({
+    expect(assessNetwork({ ...none, specialRange: 'private', hasAsn: false })).toEqual({
       networkType: 'unknown',
       risk: 'low',
       riskReasons: ['PRIVATE_ADDRESS'],
+    });
+    expect(assessNetwork({ ...none, specialRange: 'reserved', hasAsn: false })).toEqual({
+      networkType: 'unknown',
+      risk: 'low',
+      riskReasons: ['RESERVED_ADDRESS'],
     });
   });
 
@@ -87,14 +92,14 @@ describe('assessNetwork', () => {
     const level = z.enum(RISK_LEVELS);
     const type = z.enum(NETWORK_TYPES);
     const flags = [false, true];
-    for (const privateAddress of flags)
+    for (const specialRange of [null, 'private', 'reserved'] as const)
       for (const torExit of flags)
         for (const hasAsn of flags)
           for (const torAsn of flags)
             for (const vpnAsn of flags)
               for (const hostingAsn of flags) {
                 const a = assessNetwork({
-                  privateAddress,
+                  specialRange,
                   torExit,
                   hasAsn,
                   torAsn,

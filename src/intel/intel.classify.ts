@@ -1,9 +1,10 @@
 import type { NetworkType, RiskLevel, RiskReason } from './intel.types';
+import type { SpecialRange } from './ip';
 
 /** What the data said about one address; the input of the pure rules below. */
 export interface NetworkSignals {
-  /** Private, loopback, documentation... (nothing else is looked up for these). */
-  privateAddress: boolean;
+  /** A private or reserved address, null for a public one (nothing else is looked up for these). */
+  specialRange: SpecialRange | null;
   /** The exact address is in the Tor exit list. */
   torExit: boolean;
   /** The address's ASN is known at all. */
@@ -25,7 +26,7 @@ export interface NetworkAssessment {
  * address: a Tor exit on a hosting ASN hides any user, not only the host's customers.
  */
 export function classifyNetwork(s: NetworkSignals): NetworkType {
-  if (s.privateAddress) return 'unknown';
+  if (s.specialRange) return 'unknown';
   if (s.torExit || s.torAsn) return 'tor';
   if (s.vpnAsn) return 'vpn';
   if (s.hostingAsn) return 'hosting';
@@ -39,8 +40,8 @@ export function classifyNetwork(s: NetworkSignals): NetworkType {
  * An address with no signal at all is low risk with the reason that explains why it is low.
  */
 export function assessNetwork(s: NetworkSignals): NetworkAssessment {
-  if (s.privateAddress) {
-    return { networkType: 'unknown', risk: 'low', riskReasons: ['PRIVATE_ADDRESS'] };
+  if (s.specialRange) {
+    return { networkType: 'unknown', risk: 'low', riskReasons: [SPECIAL_REASONS[s.specialRange]] };
   }
   const riskReasons: RiskReason[] = [];
   if (s.torExit) riskReasons.push('TOR_EXIT_LIST');
@@ -52,6 +53,12 @@ export function assessNetwork(s: NetworkSignals): NetworkAssessment {
   if (!s.hasAsn) riskReasons.push('NO_ASN');
   return { networkType, risk: riskOf(networkType), riskReasons };
 }
+
+/** A private network and an unassigned range say different things about a client. */
+const SPECIAL_REASONS: Record<SpecialRange, RiskReason> = {
+  private: 'PRIVATE_ADDRESS',
+  reserved: 'RESERVED_ADDRESS',
+};
 
 export function riskOf(networkType: NetworkType): RiskLevel {
   switch (networkType) {

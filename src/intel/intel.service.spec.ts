@@ -119,6 +119,19 @@ describe('IntelService on the shipped data', () => {
     },
   );
 
+  it.each(['198.51.100.7', '192.0.2.1', '203.0.113.9', '198.18.0.1', '224.0.0.1', '2001:db8::1'])(
+    'labels documentation, benchmarking and multicast %s as reserved, not private',
+    (ip) => {
+      expect(lookup(ip)).toMatchObject({
+        country: null,
+        asn: null,
+        networkType: 'unknown',
+        risk: 'low',
+        riskReasons: ['RESERVED_ADDRESS'],
+      });
+    },
+  );
+
   it('normalises private IPv4-mapped and IPv6 addresses', () => {
     expect(lookup('::ffff:10.1.2.3').ip).toBe('10.1.2.3');
     expect(lookup('FD00:0:0::1').ip).toBe('fd00::1');

@@ -14,10 +14,11 @@ import type { IntelDataInfo, IntelPaths, IpIntel } from './intel.types';
 import {
   formatIpv4,
   formatIpv6,
-  isReservedIpv4,
-  isReservedIpv6,
   parseIp,
   type ParsedIpv6,
+  specialRangeIpv4,
+  specialRangeIpv6,
+  type SpecialRange,
 } from './ip';
 
 /** The curated files shipped in `src/intel/data`; the bundler copies these into `intel-data`. */
@@ -123,7 +124,8 @@ export class IntelService {
       const v4 = parsed.v4;
       // Plain dotted input is already canonical (the parser rejects leading zeros).
       const text = ip.indexOf(':') < 0 ? ip : formatIpv4(v4);
-      if (isReservedIpv4(v4)) return privateIntel(text, 4);
+      const special = specialRangeIpv4(v4);
+      if (special) return specialIntel(text, 4, special);
       const row = this.asns.findIpv4(v4);
       const asn = row < 0 ? null : this.asns.asnV4(row);
       const asOrg = row < 0 ? null : this.asns.orgV4(row);
@@ -135,7 +137,8 @@ export class IntelService {
 
   private lookupV6(parsed: ParsedIpv6): IpIntel {
     const text = formatIpv6(parsed);
-    if (isReservedIpv6(parsed)) return privateIntel(text, 6);
+    const special = specialRangeIpv6(parsed);
+    if (special) return specialIntel(text, 6, special);
     const row = this.asns.findIpv6(parsed.w0, parsed.w1);
     const asn = row < 0 ? null : this.asns.asnV6(row);
     const asOrg = row < 0 ? null : this.asns.orgV6(row);
@@ -153,7 +156,7 @@ export class IntelService {
     torExit: boolean,
   ): IpIntel {
     const assessment = assessNetwork({
-      privateAddress: false,
+      specialRange: null,
       torExit,
       hasAsn: asn !== null,
       torAsn: asn !== null && this.torAsns.asns.has(asn),
@@ -221,7 +224,8 @@ const ASN_LICENCE =
   "(https://www.nro.net/) and DB-IP (<a href='https://db-ip.com'>IP Geolocation by DB-IP</a>), " +
   'compiled and modified by ip-location-db (https://github.com/sapics/ip-location-db)';
 
-function privateIntel(ip: string, version: 4 | 6): IpIntel {
+/** A private or reserved address: no country, ASN or list is looked up for it. */
+function specialIntel(ip: string, version: 4 | 6, specialRange: SpecialRange): IpIntel {
   return {
     ip,
     version,
@@ -229,7 +233,7 @@ function privateIntel(ip: string, version: 4 | 6): IpIntel {
     asn: null,
     asOrg: null,
     ...assessNetwork({
-      privateAddress: true,
+      specialRange,
       torExit: false,
       hasAsn: false,
       torAsn: false,

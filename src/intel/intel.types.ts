@@ -25,8 +25,16 @@ export const RISK_REASONS = [
   'RESIDENTIAL_NETWORK',
   /** A public address that no ASN range covers: nothing is known about the network. */
   'NO_ASN',
-  /** Private, loopback, link-local, documentation, multicast or otherwise non-routable. */
+  /**
+   * A private network's address: RFC 1918, RFC 6598 shared (carrier-grade NAT) space, loopback,
+   * link-local, IPv6 unique-local. The client sits behind the same network as the app or a proxy.
+   */
   'PRIVATE_ADDRESS',
+  /**
+   * An address no network is assigned: documentation (TEST-NET, 2001:db8::/32), benchmarking,
+   * multicast, unspecified, IETF protocol use, future use. A client cannot really send from it.
+   */
+  'RESERVED_ADDRESS',
 ] as const;
 export type RiskReason = (typeof RISK_REASONS)[number];
 
@@ -35,7 +43,7 @@ export interface IpIntel {
   /** Normalised address: dotted quad for IPv4 (also for IPv4-mapped IPv6), RFC 5952 for IPv6. */
   ip: string;
   version: 4 | 6;
-  /** ISO 3166-1 alpha-2, upper case; null when private or not in the country database. */
+  /** ISO 3166-1 alpha-2, upper case; null when private, reserved or not in the country database. */
   country: string | null;
   asn: number | null;
   asOrg: string | null;

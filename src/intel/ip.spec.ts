@@ -2,12 +2,12 @@ import { isIP } from 'node:net';
 import {
   formatIpv4,
   formatIpv6,
-  isReservedIpv4,
-  isReservedIpv6,
   parseIp,
   parseIpv4,
   parseIpv6,
   type ParsedIpv6,
+  specialRangeIpv4,
+  specialRangeIpv6,
 } from './ip';
 
 function v6(text: string): ParsedIpv6 {
@@ -140,9 +140,8 @@ describe('formatIpv4', () => {
   });
 });
 
-describe('reserved ranges', () => {
+describe('special ranges', () => {
   it.each([
-    '0.1.2.3',
     '10.0.0.1',
     '100.64.0.1',
     '100.127.255.255',
@@ -150,18 +149,25 @@ describe('reserved ranges', () => {
     '169.254.1.1',
     '172.16.0.1',
     '172.31.255.255',
+    '192.168.1.1',
+  ])('treats %s as private', (text) => {
+    expect(specialRangeIpv4(parseIpv4(text))).toBe('private');
+  });
+
+  it.each([
+    '0.1.2.3',
     '192.0.0.8',
     '192.0.2.1',
-    '192.168.1.1',
     '198.18.0.1',
     '198.19.255.255',
     '198.51.100.1',
     '203.0.113.1',
     '224.0.0.1',
+    '239.255.255.255',
     '240.0.0.1',
     '255.255.255.255',
-  ])('treats %s as reserved', (text) => {
-    expect(isReservedIpv4(parseIpv4(text))).toBe(true);
+  ])('treats %s as reserved, not private', (text) => {
+    expect(specialRangeIpv4(parseIpv4(text))).toBe('reserved');
   });
 
   it.each([
@@ -176,29 +182,27 @@ describe('reserved ranges', () => {
     '198.20.0.1',
     '223.255.255.255',
   ])('treats %s as public', (text) => {
-    expect(isReservedIpv4(parseIpv4(text))).toBe(false);
+    expect(specialRangeIpv4(parseIpv4(text))).toBeNull();
   });
 
-  it.each([
-    '::',
-    '::1',
-    '::1.2.3.4',
-    '100::1',
-    '2001:db8::1',
-    'fc00::1',
-    'fdff::1',
-    'fe80::1',
-    'febf::1',
-    'fec0::1',
-    'ff02::1',
-  ])('treats %s as reserved', (text) => {
-    expect(isReservedIpv6(v6(text))).toBe(true);
-  });
+  it.each(['::1', 'fc00::1', 'fdff::1', 'fe80::1', 'febf::1', 'fec0::1'])(
+    'treats %s as private',
+    (text) => {
+      expect(specialRangeIpv6(v6(text))).toBe('private');
+    },
+  );
+
+  it.each(['::', '::2', '::1.2.3.4', '100::1', '2001:db8::1', 'ff02::1'])(
+    'treats %s as reserved, not private',
+    (text) => {
+      expect(specialRangeIpv6(v6(text))).toBe('reserved');
+    },
+  );
 
   it.each(['2001:4860:4860::8888', '2a01:4f8::1', '2001:db9::1', 'fbff::1', '100:0:0:1::1'])(
     'treats %s as public',
     (text) => {
-      expect(isReservedIpv6(v6(text))).toBe(false);
+      expect(specialRangeIpv6(v6(text))).toBeNull();
     },
   );
 });

@@ -204,54 +204,71 @@ export function formatIpv6(ip: ParsedIpv6): string {
   return text;
 }
 
-/** Non-routable IPv4 blocks (RFC 6890 and successors) as [network, prefix length]. */
-const RESERVED_V4: readonly (readonly [number, number])[] = [
-  [0x00000000, 8], // "this network"
-  [0x0a000000, 8], // 10/8 private
-  [0x64400000, 10], // 100.64/10 carrier-grade NAT
-  [0x7f000000, 8], // loopback
-  [0xa9fe0000, 16], // link-local
-  [0xac100000, 12], // 172.16/12 private
-  [0xc0000000, 24], // IETF protocol assignments
-  [0xc0000200, 24], // TEST-NET-1
-  [0xc0a80000, 16], // 192.168/16 private
-  [0xc6120000, 15], // benchmarking
-  [0xc6336400, 24], // TEST-NET-2
-  [0xcb007100, 24], // TEST-NET-3
-  [0xe0000000, 4], // multicast
-  [0xf0000000, 4], // reserved, including 255.255.255.255
+/**
+ * What a non-public address is. `private`: a network of its own behind the Internet (RFC 1918,
+ * RFC 6598 shared address space, loopback, link-local, IPv6 unique-local and the deprecated
+ * site-local), where a client really sits. `reserved`: not assigned to any network at all
+ * (documentation, benchmarking, multicast, unspecified, IETF protocol use, future use), so a
+ * request "from" it is forged, misconfigured or a test. Public addresses have neither.
+ */
+export type SpecialRange = 'private' | 'reserved';
+
+/**
+ * Non-public IPv4 blocks (the IANA special-purpose registry, RFC 6890 and successors) as
+ * [network, prefix length, range]. Kept as a table rather than taken from a library because it
+ * is read on the hot path of every decision (see the parsers above); ip.spec.ts pins each block.
+ */
+const SPECIAL_V4: readonly (readonly [number, number, SpecialRange])[] = [
+  [0x00000000, 8, 'reserved'], // 0/8 "this network" (RFC 791)
+  [0x0a000000, 8, 'private'], // 10/8 (RFC 1918)
+  [0x64400000, 10, 'private'], // 100.64/10 carrier-grade NAT shared space (RFC 6598)
+  [0x7f000000, 8, 'private'], // 127/8 loopback (RFC 1122)
+  [0xa9fe0000, 16, 'private'], // 169.254/16 link-local (RFC 3927)
+  [0xac100000, 12, 'private'], // 172.16/12 (RFC 1918)
+  [0xc0000000, 24, 'reserved'], // 192.0.0/24 IETF protocol assignments (RFC 6890)
+  [0xc0000200, 24, 'reserved'], // 192.0.2/24 TEST-NET-1 documentation (RFC 5737)
+  [0xc0a80000, 16, 'private'], // 192.168/16 (RFC 1918)
+  [0xc6120000, 15, 'reserved'], // 198.18/15 benchmarking (RFC 2544)
+  [0xc6336400, 24, 'reserved'], // 198.51.100/24 TEST-NET-2 documentation (RFC 5737)
+  [0xcb007100, 24, 'reserved'], // 203.0.113/24 TEST-NET-3 documentation (RFC 5737)
+  [0xe0000000, 4, 'reserved'], // 224/4 multicast (RFC 5771)
+  [0xf0000000, 4, 'reserved'], // 240/4 future use, including 255.255.255.255 (RFC 1112)
 ];
 
-/** First octets that start a reserved block, so public addresses cost one array read. */
-const RESERVED_V4_FIRST_OCTET = new Uint8Array(256);
-for (const [net, bits] of RESERVED_V4) {
+/** First octets that start a special block, so public addresses cost one array read. */
+const SPECIAL_V4_FIRST_OCTET = new Uint8Array(256);
+for (const [net, bits] of SPECIAL_V4) {
   const first = net >>> 24;
   const span = bits >= 8 ? 1 : 1 << (8 - bits);
-  for (let k = 0; k < span; k++) RESERVED_V4_FIRST_OCTET[first + k] = 1;
+  for (let k = 0; k < span; k++) SPECIAL_V4_FIRST_OCTET[first + k] = 1;
 }
 
-export function isReservedIpv4(v4: number): boolean {
-  if (RESERVED_V4_FIRST_OCTET[v4 >>> 24] === 0) return false;
-  for (const [net, bits] of RESERVED_V4) {
+/** The special range an IPv4 address is in; null for a public address. */
+export function specialRangeIpv4(v4: number): SpecialRange | null {
+  if (SPECIAL_V4_FIRST_OCTET[v4 >>> 24] === 0) return null;
+  for (const [net, bits, range] of SPECIAL_V4) {
     const shift = 32 - bits;
-    if (v4 >>> shift === net >>> shift) return true;
+    if (v4 >>> shift === net >>> shift) return range;
   }
-  return false;
+  return null;
 }
 
 /**
- * Non-routable IPv6 blocks. Only the first word decides all but `::/96`, which holds the
- * unspecified and loopback addresses and the deprecated IPv4-compatible form.
+ * The special range an IPv6 address is in; null for a public address. Only the first word
+ * decides all but `::/96`, which holds the loopback `::1`, the unspecified `::` and the
+ * deprecated IPv4-compatible form.
  */
-export function isReservedIpv6(ip: ParsedIpv6): boolean {
+export function specialRangeIpv6(ip: ParsedIpv6): SpecialRange | null {
   const w0 = ip.w0;
-  if (w0 === 0 && ip.w1 === 0 && ip.w2 === 0) return true; // ::/96
-  if (w0 === 0x01000000 && ip.w1 === 0) return true; // 100::/64 discard-only
-  if (w0 === 0x20010db8) return true; // 2001:db8::/32 documentation
+  if (w0 === 0 && ip.w1 === 0 && ip.w2 === 0) {
+    return ip.w3 === 1 ? 'private' : 'reserved'; // ::1 loopback; the rest of ::/96
+  }
+  if (w0 === 0x01000000 && ip.w1 === 0) return 'reserved'; // 100::/64 discard-only (RFC 6666)
+  if (w0 === 0x20010db8) return 'reserved'; // 2001:db8::/32 documentation (RFC 3849)
   const top16 = w0 >>> 16;
-  if ((top16 & 0xfe00) === 0xfc00) return true; // fc00::/7 unique local
-  if ((top16 & 0xffc0) === 0xfe80) return true; // fe80::/10 link-local
-  if ((top16 & 0xffc0) === 0xfec0) return true; // fec0::/10 deprecated site-local
-  if ((top16 & 0xff00) === 0xff00) return true; // ff00::/8 multicast
-  return false;
+  if ((top16 & 0xfe00) === 0xfc00) return 'private'; // fc00::/7 unique local (RFC 4193)
+  if ((top16 & 0xffc0) === 0xfe80) return 'private'; // fe80::/10 link-local (RFC 4291)
+  if ((top16 & 0xffc0) === 0xfec0) return 'private'; // fec0::/10 deprecated site-local (RFC 3879)
+  if ((top16 & 0xff00) === 0xff00) return 'reserved'; // ff00::/8 multicast (RFC 4291)
+  return null;
 }

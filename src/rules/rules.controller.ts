@@ -1,9 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import { openApiSchema, ZodPipe } from '../common/zod-pipe';
-import { createZodDto, ZodResponse } from 'nestjs-zod';
+import { createZodDto } from 'nestjs-zod';
 import { Actor } from '../auth/actor';
 import { CurrentActor } from '../auth/auth.decorators';
+import { Answers } from '../common/openapi';
 import { PageQueryDto } from '../common/dto';
 import { parseRuleId, parseSiteId } from '../common/ids';
 import { CreateRuleInput, RulePage, RuleView, UpdateRuleInput } from './rules.schemas';
@@ -20,7 +21,12 @@ export class RulesController {
   constructor(private readonly rules: RulesService) {}
 
   @Post('sites/:siteId/rules')
-  @ZodResponse({ status: 201, type: RuleDto })
+  @Answers({
+    status: 201,
+    type: RuleDto,
+    conflict:
+      'The site already has the most rules a site may have; delete a rule or widen an existing one instead.',
+  })
   @ApiBody({ schema: openApiSchema(CreateRuleInput) })
   create(
     @CurrentActor() actor: Actor,
@@ -31,19 +37,19 @@ export class RulesController {
   }
 
   @Get('sites/:siteId/rules')
-  @ZodResponse({ type: RulePageDto })
+  @Answers({ status: 200, type: RulePageDto })
   list(@CurrentActor() actor: Actor, @Param('siteId') siteId: string, @Query() page: PageQueryDto) {
     return this.rules.list(actor, parseSiteId(siteId), page);
   }
 
   @Get('rules/:ruleId')
-  @ZodResponse({ type: RuleDto })
+  @Answers({ status: 200, type: RuleDto })
   get(@CurrentActor() actor: Actor, @Param('ruleId') ruleId: string) {
     return this.rules.get(actor, parseRuleId(ruleId));
   }
 
   @Patch('rules/:ruleId')
-  @ZodResponse({ type: RuleDto })
+  @Answers({ status: 200, type: RuleDto })
   update(
     @CurrentActor() actor: Actor,
     @Param('ruleId') ruleId: string,
@@ -53,21 +59,19 @@ export class RulesController {
   }
 
   @Post('rules/:ruleId/promote')
-  @HttpCode(200)
-  @ZodResponse({ type: RuleDto })
+  @Answers({ status: 200, type: RuleDto })
   promote(@CurrentActor() actor: Actor, @Param('ruleId') ruleId: string) {
     return this.rules.promote(actor, parseRuleId(ruleId));
   }
 
   @Post('rules/:ruleId/demote')
-  @HttpCode(200)
-  @ZodResponse({ type: RuleDto })
+  @Answers({ status: 200, type: RuleDto })
   demote(@CurrentActor() actor: Actor, @Param('ruleId') ruleId: string) {
     return this.rules.demote(actor, parseRuleId(ruleId));
   }
 
   @Delete('rules/:ruleId')
-  @HttpCode(204)
+  @Answers({ status: 204 })
   delete(@CurrentActor() actor: Actor, @Param('ruleId') ruleId: string) {
     return this.rules.delete(actor, parseRuleId(ruleId));
   }

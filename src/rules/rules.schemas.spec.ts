@@ -43,8 +43,34 @@ describe('rule configuration schemas', () => {
     expect(errorsOf({ name: 'x', type: 'firewall', config: {} })).toEqual([
       {
         field: 'type',
-        message: 'type must be one of "shield", "rate_limit", "bot", "filter", "email"',
+        message: expect.stringMatching(
+          /^must be one of "shield", "rate_limit", "bot", "filter", "email"; /,
+        ) as unknown,
       },
+    ]);
+  });
+
+  it('answers an empty body with the shape of a rule, not only the missing type', () => {
+    // zod stops at the missing discriminator: the one error must name name and config too.
+    const [only, ...rest] = errorsOf({});
+    expect(rest).toEqual([]);
+    expect(only.field).toBe('type');
+    expect(only.message).toContain('"shield", "rate_limit", "bot", "filter", "email"');
+    expect(only.message).toContain('{name, type, config}');
+    expect(only.message).toContain('config fields depending on its type');
+    expect(errorsOf(undefined)).toEqual([
+      { field: 'body', message: expect.stringMatching(/^is required: .*\{name, type, config\}/) },
+    ]);
+  });
+
+  it('explains that a new rule cannot be given a mode, and lists the fields a config accepts', () => {
+    expect(
+      errorsOf({ name: 'x', type: 'shield', mode: 'LIVE', config: { detect: ['xss'] } }),
+    ).toEqual([
+      { field: 'mode', message: expect.stringContaining('a new rule always starts in DRY_RUN') },
+    ]);
+    expect(errorsOf({ name: 'x', type: 'shield', config: { deny: ['xss'] } })).toEqual([
+      { field: 'config.deny', message: 'is not a recognised field; remove it (accepted: detect)' },
     ]);
   });
 
@@ -66,7 +92,10 @@ describe('rule configuration schemas', () => {
           field: 'config.match.methods.0',
           message: 'must be one of "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"',
         },
-        { field: 'config.extra', message: 'is not a recognised field; remove it' },
+        {
+          field: 'config.extra',
+          message: 'is not a recognised field; remove it (accepted: action, match)',
+        },
       ]),
     );
   });

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { pageSchema } from '../common/pagination';
+import { urlPath } from '../common/url-path';
 
 export const RULE_TYPES = ['shield', 'rate_limit', 'bot', 'filter', 'email'] as const;
 export type RuleType = (typeof RULE_TYPES)[number];
@@ -49,7 +50,7 @@ const Characteristic = z
   );
 
 const PathPrefixes = z
-  .array(z.string().startsWith('/', 'must start with /').max(512))
+  .array(urlPath(512))
   .max(50)
   .optional()
   .describe(
@@ -156,10 +157,7 @@ export const FilterConfig = z.strictObject({
         .optional()
         .describe('Autonomous system numbers.'),
       networkTypes: z.array(z.enum(NETWORK_TYPES)).optional(),
-      pathPrefixes: z
-        .array(z.string().startsWith('/', 'must start with /').max(512))
-        .max(100)
-        .optional(),
+      pathPrefixes: z.array(urlPath(512)).max(100).optional(),
       methods: z.array(z.enum(HTTP_METHODS)).optional(),
     })
     .refine((m) => Object.values(m).some((v) => Array.isArray(v) && v.length > 0), {
@@ -193,13 +191,30 @@ const RuleName = z
   .max(100, 'must be at most 100 characters')
   .describe('Display name of the rule.');
 
-const withType = <T extends RuleType>(type: T) =>
-  z.strictObject({
-    name: RuleName,
-    type: z.literal(type),
-    config: RULE_CONFIG_SCHEMAS[type],
-  });
+/** The shape of a rule to create, for errors: a caller who got it wrong needs to see it. */
+const RULE_SHAPE =
+  'a rule to create is {name, type, config}, its config fields depending on its type, such as {"name": "Block attacks", "type": "shield", "config": {}}; every type\'s config is described in the request schema (/docs; MCP: the create-rule inputSchema)';
 
+const withType = <T extends RuleType>(type: T) =>
+  z.strictObject(
+    {
+      name: RuleName,
+      type: z.literal(type),
+      config: RULE_CONFIG_SCHEMAS[type],
+    },
+    {
+      // A caller who sends a mode expects to choose it: say why it cannot.
+      error: (issue) =>
+        issue.code === 'unrecognized_keys' && issue.keys.includes('mode')
+          ? 'is not a field of a rule to create (name, type, config): a new rule always starts in DRY_RUN; promote it once measured (POST /v1/rules/{ruleId}/promote, MCP promote-rule)'
+          : undefined,
+    },
+  );
+
+/**
+ * zod stops at a missing or unknown `type` (it picks the schema of the rest), so its error
+ * names the other fields too, or a caller sending `{}` would learn of them one at a time.
+ */
 export const CreateRuleInput = z.discriminatedUnion(
   'type',
   [
@@ -209,18 +224,32 @@ export const CreateRuleInput = z.discriminatedUnion(
     withType('filter'),
     withType('email'),
   ],
-  { error: () => `type must be one of ${RULE_TYPES.map((t) => `"${t}"`).join(', ')}` },
+  {
+    error: (issue) =>
+      typeof issue.input !== 'object' || issue.input === null || Array.isArray(issue.input)
+        ? `${issue.input === undefined ? 'is required' : 'must be an object'}: ${RULE_SHAPE}`
+        : `must be one of ${RULE_TYPES.map((t) => `"${t}"`).join(', ')}; ${RULE_SHAPE}`,
+  },
 );
 export type CreateRuleInput = z.infer<typeof CreateRuleInput>;
 
 /** The changeable fields of a rule; at least one must be given. */
-export const UpdateRuleFields = z.strictObject({
-  name: RuleName.optional(),
-  config: z
-    .record(z.string(), z.unknown())
-    .optional()
-    .describe("The rule's complete new configuration, validated against the rule's type."),
-});
+export const UpdateRuleFields = z.strictObject(
+  {
+    name: RuleName.optional(),
+    config: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("The rule's complete new configuration, validated against the rule's type."),
+  },
+  {
+    // A caller who sends a type is trying to change it, which no update can do: say so.
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' && issue.keys.includes('type')
+        ? "is not a field of an update, which changes name and/or config: a rule's type cannot change; create a new rule of the type you want (POST /v1/sites/{siteId}/rules, MCP create-rule), then delete this one"
+        : undefined,
+  },
+);
 
 /** An update must change something; applied to every schema built on UpdateRuleFields. */
 export const requireAChange = <T extends z.ZodObject>(schema: T): T =>

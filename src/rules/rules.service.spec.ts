@@ -140,6 +140,24 @@ describe(RulesService.name, () => {
     expect(audits).toEqual([]);
   });
 
+  it("says a rule's type cannot change only when the new config is of another type", async () => {
+    const { service, existing, audits } = setup();
+    const fault = (config: Record<string, unknown>) =>
+      service.update(actor, existing.id, { config }).catch((e: unknown) => (e as Error).message);
+    // A bad rate_limit config: the caller is not changing the type, so no word of it.
+    const bad = await fault({ algorithm: 'fixed_window', max: 0, windowSeconds: 60 });
+    expect(bad).toContain(
+      'The rule is of type rate_limit: send its complete new rate_limit config',
+    );
+    expect(bad).not.toContain('cannot change');
+    // An email config on a rate_limit rule: that is an attempt to change the type.
+    const other = await fault({ deny: ['disposable'] });
+    expect(other).toContain(
+      "This is an email config, but the rule is of type rate_limit and a rule's type cannot change",
+    );
+    expect(audits).toEqual([]);
+  });
+
   it('promotes with before and after in the audit, and promoting again changes nothing', async () => {
     const { service, existing, audits, announced } = setup();
     const live = await service.promote(actor, existing.id);
@@ -155,6 +173,21 @@ describe(RulesService.name, () => {
     await service.promote(actor, existing.id);
     expect(audits).toHaveLength(1);
     expect(announced).toEqual([siteId]);
+  });
+
+  it('reports a promotion of a LIVE rule, or a demotion of a DRY_RUN one, as no change', async () => {
+    const { service, existing, audits, announced } = setup({ mode: 'LIVE' });
+    expect(await service.setMode(actor, existing.id, 'LIVE')).toEqual({
+      rule: expect.objectContaining({ id: existing.id, mode: 'LIVE' }),
+      changed: false,
+    });
+    expect([audits, announced]).toEqual([[], []]);
+    expect(await service.setMode(actor, existing.id, 'DRY_RUN')).toMatchObject({
+      rule: { mode: 'DRY_RUN' },
+      changed: true,
+    });
+    expect((await service.setMode(actor, existing.id, 'DRY_RUN')).changed).toBe(false);
+    expect(audits.map((a) => a.action)).toEqual(['rule.demoted']);
   });
 
   it('demotes a live rule', async () => {

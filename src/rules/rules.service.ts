@@ -14,10 +14,18 @@ import {
   CreateRuleInput,
   MAX_RULES_PER_SITE,
   RULE_CONFIG_SCHEMAS,
+  RULE_TYPES,
   RuleMode,
+  RuleType,
   RuleView,
   UpdateRuleInput,
 } from './rules.schemas';
+
+/** The outcome of promote or demote: `changed` is false when the rule already had the mode. */
+export interface ModeChange {
+  rule: RuleView;
+  changed: boolean;
+}
 
 @Injectable()
 export class RulesService {
@@ -96,21 +104,21 @@ export class RulesService {
           RULE_CONFIG_SCHEMAS[rule.type],
           input.config,
           'config',
-          `The rule is of type ${rule.type}; its type cannot change (create a new rule instead).`,
+          configHint(rule.type, input.config),
         );
       }
       return this.change(tx, actor, site.teamId, rule, changes, 'rule.updated');
     });
   }
 
-  /** Makes a DRY_RUN rule LIVE: from the next decision on, it blocks. Idempotent. */
-  promote(actor: Actor, ruleId: RuleId): Promise<RuleView> {
-    return this.setMode(actor, ruleId, 'LIVE', 'rule.promoted');
+  /** Makes a DRY_RUN rule LIVE: from the next decision on, it blocks. Idempotent (see setMode). */
+  async promote(actor: Actor, ruleId: RuleId): Promise<RuleView> {
+    return (await this.setMode(actor, ruleId, 'LIVE')).rule;
   }
 
   /** Makes a LIVE rule DRY_RUN again: it stops blocking from the next decision on. Idempotent. */
-  demote(actor: Actor, ruleId: RuleId): Promise<RuleView> {
-    return this.setMode(actor, ruleId, 'DRY_RUN', 'rule.demoted');
+  async demote(actor: Actor, ruleId: RuleId): Promise<RuleView> {
+    return (await this.setMode(actor, ruleId, 'DRY_RUN')).rule;
   }
 
   /** Deletes the rule; requests it blocked are allowed from the next decision on. */
@@ -129,12 +137,20 @@ export class RulesService {
     });
   }
 
-  private async setMode(actor: Actor, ruleId: RuleId, mode: RuleMode, action: string) {
+  /**
+   * Puts the rule in `mode` (LIVE: promote; DRY_RUN: demote). A rule already in that mode is left
+   * alone: nothing is written, audited or announced, and `changed` is false, so that callers
+   * report "already LIVE" rather than a change that did not happen.
+   */
+  async setMode(actor: Actor, ruleId: RuleId, mode: RuleMode): Promise<ModeChange> {
     return this.changes.transaction(async (tx, changed) => {
       const { rule, site } = await this.access.requireRule(actor, ruleId, 'rules:write', tx);
-      if (rule.mode === mode) return toRuleView(rule);
+      if (rule.mode === mode) return { rule: toRuleView(rule), changed: false };
       changed(rule.siteId);
-      return this.change(tx, actor, site.teamId, rule, { mode, updatedBy: actor.subject }, action);
+      const action = mode === 'LIVE' ? 'rule.promoted' : 'rule.demoted';
+      const changes = { mode, updatedBy: actor.subject };
+      const view = await this.change(tx, actor, site.teamId, rule, changes, action);
+      return { rule: view, changed: true };
     });
   }
 
@@ -159,6 +175,22 @@ export class RulesService {
     });
     return view;
   }
+}
+
+/**
+ * What to say when a config does not fit the rule's type. A config that fits another type is an
+ * attempt to change the type, which no update can do: only then does the hint say so.
+ */
+function configHint(type: RuleType, config: Record<string, unknown>): string {
+  const fits = RULE_TYPES.find(
+    (other) =>
+      other !== type &&
+      Object.keys(config).length > 0 &&
+      RULE_CONFIG_SCHEMAS[other].safeParse(config).success,
+  );
+  return fits
+    ? `This is ${/^[aeiou]/.test(fits) ? 'an' : 'a'} ${fits} config, but the rule is of type ${type} and a rule's type cannot change: create a new ${fits} rule instead (POST /v1/sites/{siteId}/rules, MCP create-rule), then delete this one.`
+    : `The rule is of type ${type}: send its complete new ${type} config (get-rule, or GET /v1/rules/{ruleId}, shows the current one).`;
 }
 
 export function toRuleView(rule: RuleEntity): RuleView {

@@ -5,7 +5,7 @@ import { SCOPES } from '../auth/permissions';
 import { idArgument, parseRuleId, parseSiteId } from '../common/ids';
 import { PageQuery } from '../common/pagination';
 import { BulwarkToolAnnotations, McpTool, McpTools, READ_ONLY } from '../mcp/mcp-tool.decorator';
-import { renderPage } from '../mcp/render';
+import { NOUNS, renderPage } from '../mcp/render';
 import {
   CreateRuleInput,
   requireAChange,
@@ -28,6 +28,16 @@ const DeletedRule = z.object({
   ruleId: z.string().describe('The id of the deleted rule.'),
   deleted: z.literal(true),
 });
+
+/** promote-rule and demote-rule answer the rule and whether anything changed. */
+const ModeChangeView = RuleView.extend({
+  changed: z
+    .boolean()
+    .describe(
+      'false when the rule already had the mode asked for: nothing was changed or audited.',
+    ),
+});
+type ModeChangeView = z.infer<typeof ModeChangeView>;
 
 const renderRule = (r: RuleView) => `${r.id} "${r.name}" ${r.type} ${r.mode} on ${r.siteId}`;
 
@@ -53,7 +63,7 @@ export class RulesTools {
     output: RulePage,
     scope: SCOPES.read,
     annotations: READ_ONLY,
-    render: (page) => renderPage('rule', page, renderRule, 'list-rules'),
+    render: (page) => renderPage(NOUNS.rule, page, renderRule, 'list-rules'),
   })
   listRules(actor: Actor, { siteId, ...page }: z.output<typeof ListRulesInput>) {
     return this.rules.list(actor, parseSiteId(siteId), page);
@@ -113,30 +123,41 @@ export class RulesTools {
     name: 'promote-rule',
     title: 'Promote a dry-run rule to live',
     description:
-      'Switches a rule from DRY_RUN to LIVE. Side effect: from the next request, requests the rule denies are blocked, for real users too. Promoting a LIVE rule changes nothing. Returns the rule with mode "LIVE". Use it once the rule has run in DRY_RUN without denying legitimate traffic. Next: list-audit-entries records the change; demote-rule undoes it.',
+      'Switches a rule from DRY_RUN to LIVE. Side effect: from the next request, requests the rule denies are blocked, for real users too. Promoting a LIVE rule changes nothing and says so (changed: false, no audit entry). Returns the rule with mode "LIVE" and changed. Use it once the rule has run in DRY_RUN without denying legitimate traffic. Next: list-audit-entries records the change; demote-rule undoes it.',
     input: RuleIdInput,
-    output: RuleView,
+    output: ModeChangeView,
     scope: SCOPES.write,
     annotations: CHANGES_ENFORCEMENT,
-    render: (r) => `Promoted ${renderRule(r)}: it is now enforced.`,
+    render: (r) =>
+      r.changed
+        ? `Promoted ${renderRule(r)}: it is now enforced.`
+        : `${renderRule(r)} was already LIVE: nothing changed.`,
   })
-  promoteRule(actor: Actor, { ruleId }: z.output<typeof RuleIdInput>) {
-    return this.rules.promote(actor, parseRuleId(ruleId));
+  promoteRule(actor: Actor, { ruleId }: z.output<typeof RuleIdInput>): Promise<ModeChangeView> {
+    return this.setMode(actor, ruleId, 'LIVE');
   }
 
   @McpTool({
     name: 'demote-rule',
     title: 'Demote a live rule to dry-run',
     description:
-      'Switches a rule from LIVE to DRY_RUN. Side effect: from the next request, requests it used to block are allowed; it keeps being evaluated and recorded. Demoting a DRY_RUN rule changes nothing. Returns the rule with mode "DRY_RUN". Use it when a live rule blocks legitimate traffic. Next: update-rule to fix its config, then promote-rule again.',
+      'Switches a rule from LIVE to DRY_RUN. Side effect: from the next request, requests it used to block are allowed; it keeps being evaluated and recorded. Demoting a DRY_RUN rule changes nothing and says so (changed: false, no audit entry). Returns the rule with mode "DRY_RUN" and changed. Use it when a live rule blocks legitimate traffic. Next: update-rule to fix its config, then promote-rule again.',
     input: RuleIdInput,
-    output: RuleView,
+    output: ModeChangeView,
     scope: SCOPES.write,
     annotations: CHANGES_ENFORCEMENT,
-    render: (r) => `Demoted ${renderRule(r)}: it is no longer enforced.`,
+    render: (r) =>
+      r.changed
+        ? `Demoted ${renderRule(r)}: it is no longer enforced.`
+        : `${renderRule(r)} was already DRY_RUN: nothing changed, it was not enforced.`,
   })
-  demoteRule(actor: Actor, { ruleId }: z.output<typeof RuleIdInput>) {
-    return this.rules.demote(actor, parseRuleId(ruleId));
+  demoteRule(actor: Actor, { ruleId }: z.output<typeof RuleIdInput>): Promise<ModeChangeView> {
+    return this.setMode(actor, ruleId, 'DRY_RUN');
+  }
+
+  private async setMode(actor: Actor, ruleId: string, mode: 'LIVE' | 'DRY_RUN') {
+    const { rule, changed } = await this.rules.setMode(actor, parseRuleId(ruleId), mode);
+    return { ...rule, changed };
   }
 
   @McpTool({

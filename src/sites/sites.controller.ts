@@ -1,8 +1,9 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { createZodDto, ZodResponse } from 'nestjs-zod';
+import { createZodDto } from 'nestjs-zod';
 import { Actor } from '../auth/actor';
 import { CurrentActor } from '../auth/auth.decorators';
+import { Answers } from '../common/openapi';
 import { PageQueryDto } from '../common/dto';
 import { parseSiteId, parseTeamId } from '../common/ids';
 import {
@@ -29,7 +30,7 @@ export class SitesController {
   constructor(private readonly sites: SitesService) {}
 
   @Post('teams/:teamId/sites')
-  @ZodResponse({ status: 201, type: CreatedSiteDto })
+  @Answers({ status: 201, type: CreatedSiteDto })
   create(
     @CurrentActor() actor: Actor,
     @Param('teamId') teamId: string,
@@ -39,19 +40,19 @@ export class SitesController {
   }
 
   @Get('teams/:teamId/sites')
-  @ZodResponse({ type: SitePageDto })
+  @Answers({ status: 200, type: SitePageDto })
   list(@CurrentActor() actor: Actor, @Param('teamId') teamId: string, @Query() page: PageQueryDto) {
     return this.sites.list(actor, parseTeamId(teamId), page);
   }
 
   @Get('sites/:siteId')
-  @ZodResponse({ type: SiteDto })
+  @Answers({ status: 200, type: SiteDto })
   get(@CurrentActor() actor: Actor, @Param('siteId') siteId: string) {
     return this.sites.get(actor, parseSiteId(siteId));
   }
 
   @Patch('sites/:siteId')
-  @ZodResponse({ type: SiteDto })
+  @Answers({ status: 200, type: SiteDto })
   update(
     @CurrentActor() actor: Actor,
     @Param('siteId') siteId: string,
@@ -61,20 +62,19 @@ export class SitesController {
   }
 
   @Delete('sites/:siteId')
-  @HttpCode(204)
+  @Answers({ status: 204 })
   delete(@CurrentActor() actor: Actor, @Param('siteId') siteId: string) {
     return this.sites.delete(actor, parseSiteId(siteId));
   }
 
   @Get('sites/:siteId/key')
-  @ZodResponse({ type: SiteKeyDto })
+  @Answers({ status: 200, type: SiteKeyDto })
   readKey(@CurrentActor() actor: Actor, @Param('siteId') siteId: string) {
     return this.sites.readKey(actor, parseSiteId(siteId));
   }
 
   @Post('sites/:siteId/key/rotate')
-  @HttpCode(200)
-  @ZodResponse({ type: SiteKeyDto })
+  @Answers({ status: 200, type: SiteKeyDto })
   rotateKey(@CurrentActor() actor: Actor, @Param('siteId') siteId: string) {
     return this.sites.rotateKey(actor, parseSiteId(siteId));
   }

@@ -5,7 +5,7 @@ import { SCOPES } from '../auth/permissions';
 import { idArgument, parseSiteId, parseTeamId } from '../common/ids';
 import { PageQuery } from '../common/pagination';
 import { McpTool, McpTools, READ_ONLY } from '../mcp/mcp-tool.decorator';
-import { renderPage } from '../mcp/render';
+import { NOUNS, renderPage } from '../mcp/render';
 import { SiteKeyView, SitePage } from './sites.schemas';
 import { SitesService } from './sites.service';
 
@@ -27,7 +27,7 @@ export class SitesTools {
     scope: SCOPES.read,
     annotations: READ_ONLY,
     render: (page) =>
-      renderPage('site', page, (s) => `${s.id} "${s.name}" (${s.domain})`, 'list-sites'),
+      renderPage(NOUNS.site, page, (s) => `${s.id} "${s.name}" (${s.domain})`, 'list-sites'),
   })
   listSites(actor: Actor, { teamId, ...page }: z.output<typeof ListSitesInput>) {
     return this.sites.list(actor, parseTeamId(teamId), page);

@@ -1,8 +1,9 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { createZodDto, ZodResponse } from 'nestjs-zod';
+import { createZodDto } from 'nestjs-zod';
 import { Actor } from '../auth/actor';
 import { CurrentActor } from '../auth/auth.decorators';
+import { Answers } from '../common/openapi';
 import { PageQueryDto } from '../common/dto';
 import { parseMemberId, parseTeamId } from '../common/ids';
 import { TeamsService } from './teams.service';
@@ -33,25 +34,25 @@ export class TeamsController {
   constructor(private readonly teams: TeamsService) {}
 
   @Post()
-  @ZodResponse({ status: 201, type: TeamDto })
+  @Answers({ status: 201, type: TeamDto })
   create(@CurrentActor() actor: Actor, @Body() body: CreateTeamDto) {
     return this.teams.create(actor, body);
   }
 
   @Get()
-  @ZodResponse({ type: TeamPageDto })
+  @Answers({ status: 200, type: TeamPageDto })
   list(@CurrentActor() actor: Actor, @Query() page: PageQueryDto) {
     return this.teams.listMine(actor, page);
   }
 
   @Get(':teamId')
-  @ZodResponse({ type: TeamDto })
+  @Answers({ status: 200, type: TeamDto })
   get(@CurrentActor() actor: Actor, @Param('teamId') teamId: string) {
     return this.teams.get(actor, parseTeamId(teamId));
   }
 
   @Patch(':teamId')
-  @ZodResponse({ type: TeamDto })
+  @Answers({ status: 200, type: TeamDto })
   rename(
     @CurrentActor() actor: Actor,
     @Param('teamId') teamId: string,
@@ -61,13 +62,13 @@ export class TeamsController {
   }
 
   @Delete(':teamId')
-  @HttpCode(204)
+  @Answers({ status: 204 })
   delete(@CurrentActor() actor: Actor, @Param('teamId') teamId: string) {
     return this.teams.delete(actor, parseTeamId(teamId));
   }
 
   @Get(':teamId/members')
-  @ZodResponse({ type: MemberPageDto })
+  @Answers({ status: 200, type: MemberPageDto })
   listMembers(
     @CurrentActor() actor: Actor,
     @Param('teamId') teamId: string,
@@ -77,7 +78,12 @@ export class TeamsController {
   }
 
   @Post(':teamId/members')
-  @ZodResponse({ status: 201, type: MemberDto })
+  @Answers({
+    status: 201,
+    type: MemberDto,
+    conflict:
+      'That person is already a member of the team; change their role with PATCH /v1/teams/{teamId}/members/{memberId} instead.',
+  })
   addMember(
     @CurrentActor() actor: Actor,
     @Param('teamId') teamId: string,
@@ -87,7 +93,11 @@ export class TeamsController {
   }
 
   @Patch(':teamId/members/:memberId')
-  @ZodResponse({ type: MemberDto })
+  @Answers({
+    status: 200,
+    type: MemberDto,
+    conflict: 'The last owner of a team cannot be demoted; make another member an owner first.',
+  })
   changeRole(
     @CurrentActor() actor: Actor,
     @Param('teamId') teamId: string,
@@ -98,7 +108,11 @@ export class TeamsController {
   }
 
   @Delete(':teamId/members/:memberId')
-  @HttpCode(204)
+  @Answers({
+    status: 204,
+    conflict:
+      'The last owner of a team cannot leave or be removed; make another member an owner first, or delete the team.',
+  })
   removeMember(
     @CurrentActor() actor: Actor,
     @Param('teamId') teamId: string,

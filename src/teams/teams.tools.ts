@@ -3,7 +3,7 @@ import { Actor } from '../auth/actor';
 import { SCOPES } from '../auth/permissions';
 import { PageQuery } from '../common/pagination';
 import { McpTool, McpTools, READ_ONLY } from '../mcp/mcp-tool.decorator';
-import { renderPage } from '../mcp/render';
+import { NOUNS, renderPage } from '../mcp/render';
 import { TeamPage } from './teams.schemas';
 import { TeamsService } from './teams.service';
 
@@ -23,7 +23,7 @@ export class TeamsTools {
     annotations: READ_ONLY,
     render: (page) =>
       renderPage(
-        'team',
+        NOUNS.team,
         page,
         (t) => `${t.id} "${t.name}" (role ${t.role}, plan ${t.plan})`,
         'list-teams',

@@ -70,7 +70,7 @@ describe('traffic analysis over REST and MCP', () => {
       { reason: 'XSS', count: 1 },
     ]);
     expect(res.body.summary).toBe(
-      '6 requests in the last 1 day, 2 denied (33.3%); no requests in the 1 day before to compare with.',
+      '6 requests in the last day, 2 denied (33.3%); no requests in the day before to compare with.',
     );
     expect(res.body.suggestedActions[0]).toEqual({
       tool: 'list-decisions',
@@ -110,7 +110,7 @@ describe('traffic analysis over REST and MCP', () => {
       { ruleId: expect.stringMatching(/^rule_/), mode: 'LIVE', count: 2 },
     ]);
     expect(res.body.summary).toBe(
-      "8.8.8.8 (AS15169, US, hosting, risk medium): 3 requests on this site in the last 1 day, 2 denied; 1 of the team's sites saw it (3 requests).",
+      "8.8.8.8 (AS15169, US, hosting, risk medium): 3 requests on this site in the last day, 2 denied; 1 of the team's sites saw it (3 requests).",
     );
     expect(res.body.suggestedActions[1]).toEqual({
       tool: 'create-rule',
@@ -175,7 +175,9 @@ describe('traffic analysis over REST and MCP', () => {
       dryRun: [],
       quota: { status: 'OK', used: expect.any(Number) },
     });
-    expect(res.body.summary).toMatch(/^1 LIVE and 0 DRY_RUN rules\. 6 requests in the last 1 day/);
+    expect(res.body.summary).toMatch(
+      /^1 LIVE rule and 0 DRY_RUN rules\. 6 requests in the last day,/,
+    );
     const viaMcp = await mcp.call('get-security-briefing', { siteId: owner.siteId });
     const serialized = JSON.stringify(viaMcp);
     expect(serialized.length).toBeLessThan(16_000);
@@ -211,8 +213,10 @@ describe('traffic analysis over REST and MCP', () => {
       .set(as(busy.token))
       .expect(200);
     expect(own.body.dryRun.map((r: { ruleId: string }) => r.ruleId)).toEqual(ids);
-    expect(own.body.summary).toContain('0 LIVE and 50 DRY_RUN rules.');
-    expect(own.body.summary).toContain('of 50 DRY_RUN rules are READY');
+    expect(own.body.summary).toContain('0 LIVE rules and 50 DRY_RUN rules.');
+    expect(own.body.summary).toMatch(
+      /\b(1 of 50 DRY_RUN rules is|\d+ of 50 DRY_RUN rules are) READY/,
+    );
     expect(JSON.stringify(own.body).length).toBeLessThan(16_000);
   });
 

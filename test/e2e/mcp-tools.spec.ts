@@ -208,9 +208,15 @@ describe.each(CLIENT_KINDS)('MCP tools through the %s client', (kind) => {
     expect(data(await client.call('promote-rule', { ruleId: created.id }))).toMatchObject({
       mode: 'LIVE',
     });
-    expect(data(await client.call('demote-rule', { ruleId: created.id }))).toMatchObject({
-      mode: 'DRY_RUN',
-    });
+    const demoted = await client.call('demote-rule', { ruleId: created.id });
+    expect(data(demoted)).toMatchObject({ mode: 'DRY_RUN', changed: true });
+    expect(text(demoted)).toContain('Demoted');
+    // Demoting a DRY_RUN rule is a no-op, said as such and not audited (see the audit below).
+    const again = await client.call('demote-rule', { ruleId: created.id });
+    expect(data(again)).toMatchObject({ mode: 'DRY_RUN', changed: false });
+    expect(text(again)).toBe(
+      `${created.id} "Login limiter" rate_limit DRY_RUN on ${own.siteId} was already DRY_RUN: nothing changed, it was not enforced.`,
+    );
 
     const rotated = data<{ key: string }>(
       await client.call('rotate-site-key', { siteId: own.siteId }),
@@ -226,9 +232,11 @@ describe.each(CLIENT_KINDS)('MCP tools through the %s client', (kind) => {
     expect(gone.isError).toBe(true);
     expect(text(gone)).toContain(`No rule with id ${created.id}`);
 
+    const auditResult = await client.call('list-audit-entries', { teamId: own.teamId, limit: 100 });
     const audit = data<{
       items: { action: string; via: string; actor: { clientId: string | null } }[];
-    }>(await client.call('list-audit-entries', { teamId: own.teamId, limit: 100 }));
+    }>(auditResult);
+    expect(text(auditResult).split('\n')[0]).toBe(`${audit.items.length} audit entries:`);
     const viaMcp = audit.items.filter((e) => e.via === 'mcp');
     expect(viaMcp.map((e) => e.action)).toEqual([
       'rule.deleted',
@@ -388,7 +396,7 @@ describe('MCP access policy', () => {
     });
     expect(result.isError).toBe(true);
     expect(text(result)).toContain('extra: is not a recognised field');
-    expect(text(result)).toMatch(/rule\.type: type must be one of "shield", "rate_limit"/);
+    expect(text(result)).toMatch(/rule\.type: must be one of "shield", "rate_limit"/);
 
     const limits = await bob.call('list-teams', { limit: 1000 });
     expect(text(limits)).toContain('limit:');
@@ -396,6 +404,30 @@ describe('MCP access policy', () => {
 
     const update = await bob.call('update-rule', { ruleId: alice.ruleId });
     expect(text(update)).toContain('give at least one of name or config');
+  });
+
+  it('tells an agent that sends create-rule the REST body shape where the rule goes', async () => {
+    const result = await bob.call('create-rule', {
+      siteId: alice.siteId,
+      name: 'Shield',
+      type: 'shield',
+      mode: 'LIVE',
+      config: {},
+    });
+    expect(result.isError).toBe(true);
+    const said = text(result);
+    expect(said).toContain('rule: is required: a rule to create is {name, type, config}');
+    for (const key of ['name', 'type', 'mode', 'config']) {
+      expect(said).toContain(
+        `${key}: is not a recognised field; remove it (accepted: siteId, rule)`,
+      );
+    }
+    const nested = await bob.call('create-rule', {
+      siteId: alice.siteId,
+      rule: { name: 'Shield', type: 'shield', mode: 'LIVE', config: {} },
+    });
+    expect(text(nested)).toContain('rule.mode: is not a field of a rule to create');
+    expect(text(nested)).toContain('a new rule always starts in DRY_RUN');
   });
 
   it('answers an unexpected failure with a generic message and the request id, never the internals', async () => {
@@ -418,12 +450,17 @@ describe.each(DB_KINDS)('MCP happy path on %s', (db) => {
     try {
       const own = await seed(t, await t.issuer.token('carol', REST_AUDIENCE), 'Carol');
       const token = await t.issuer.token('carol', MCP_AUDIENCE);
+      const said: string[] = [];
       for (const kind of ['v2 on 2026-07-28', 'v1 on 2025-era'] as const) {
         const client = await connect(kind, t.url, token);
         const result = await client.call('promote-rule', { ruleId: own.ruleId });
         expect(data(result)).toMatchObject({ id: own.ruleId, mode: 'LIVE' });
+        said.push(text(result));
         await client.close();
       }
+      // The second promotion finds the rule LIVE already and says so, instead of "Promoted".
+      expect(said[0]).toMatch(/^Promoted .*: it is now enforced\.$/);
+      expect(said[1]).toMatch(/ was already LIVE: nothing changed\.$/);
     } finally {
       await t.close();
     }

@@ -6,6 +6,7 @@ import { Actor } from '../../src/auth/actor';
 import { Clock } from '../../src/common/clock';
 import { newId } from '../../src/common/ids';
 import { IntelService } from '../../src/intel/intel.service';
+import { RuleEntity } from '../../src/rules/rule.entity';
 import { ANALYTICS_ADAPTERS, OpenedStore } from '../support/analytics-stores';
 import { decision } from '../support/decisions';
 import { strictFake } from '../support/strict-fake';
@@ -46,6 +47,8 @@ function steady(siteId: string): DecisionRecord[] {
 describe.each(ANALYTICS_ADAPTERS)('anomaly detection on %s', (_name, open) => {
   let opened: OpenedStore;
   let service: AnalyticsService;
+  /** The site's rules as the (fake) database returns them; none unless a test sets them. */
+  let rules: RuleEntity[] = [];
 
   beforeAll(async () => {
     opened = await open();
@@ -57,7 +60,14 @@ describe.each(ANALYTICS_ADAPTERS)('anomaly detection on %s', (_name, open) => {
       opened.store,
       access,
       { now: () => new Date(NOW) } satisfies Clock,
-      strictFake<DataSource>({}, 'DataSource'),
+      strictFake<DataSource>(
+        {
+          getRepository: (() => ({
+            find: () => Promise.resolve(rules),
+          })) as unknown as DataSource['getRepository'],
+        },
+        'DataSource',
+      ),
       strictFake<IntelService>({}, 'IntelService'),
     );
   }, 120_000);
@@ -77,12 +87,13 @@ describe.each(ANALYTICS_ADAPTERS)('anomaly detection on %s', (_name, open) => {
       suggestedActions: [],
     });
     expect(a.summary).toBe(
-      'Nothing unusual in the last 24 h (264 requests, 264 in the 24 h before).',
+      'Nothing unusual in the last 24 hours (264 requests, 264 in the 24 hours before).',
     );
   });
 
   it('finds a planted spike, geographic shift, new bot signature and surging IP', async () => {
     const siteId = newId('site');
+    rules = [];
     const spikeHour = NOW - 5 * HOUR;
     const planted = [
       // A burst from a new hosting IP in the US: 120 requests in one hour.
@@ -134,7 +145,49 @@ describe.each(ANALYTICS_ADAPTERS)('anomaly detection on %s', (_name, open) => {
       'create-rule',
       'list-decisions',
     ]);
+    expect(a.summary).toBe(
+      '1 traffic spike, 1 geographic shift, 1 new bot signature and 1 surging new IP in the last 24 hours (399 requests, 264 in the 24 hours before).',
+    );
     const outside = JSON.stringify({ ...a, newBotSignatures: [] });
     expect(outside).not.toContain('Ignore previous');
+  });
+
+  it('points at the existing rule for a new bot category instead of suggesting a second one', async () => {
+    const siteId = newId('site');
+    const scraper = (i: number) =>
+      decision({
+        siteId,
+        timeMs: NOW - (i + 1) * HOUR + 120_000,
+        userAgent: 'EvilScraper/3.1',
+        botCategory: 'scraper',
+      });
+    await opened.store.insertDecisions([
+      ...steady(siteId),
+      ...Array.from({ length: 15 }, (_, i) => scraper(i)),
+    ]);
+    const bot = (mode: RuleEntity['mode'], config: object) =>
+      ({ id: newId('rule'), siteId, type: 'bot', mode, config }) as RuleEntity;
+    const actions = async (siteRules: RuleEntity[]) => {
+      rules = siteRules;
+      return (await service.anomalies(actor, siteId, 24)).suggestedActions;
+    };
+    const dryRun = bot('DRY_RUN', { deny: ['scraper', 'http_client'], allow: [] });
+    expect(await actions([dryRun])).toEqual([
+      {
+        tool: 'get-dry-run-impact',
+        arguments: { siteId, ruleId: dryRun.id },
+        reason: 'SEE_DRY_RUN_IMPACT',
+      },
+    ]);
+    // A LIVE rule denies these bots already: nothing to suggest.
+    expect(await actions([bot('LIVE', { deny: ['scraper'], allow: [] }), dryRun])).toEqual([]);
+    // A rule that allows the category, or denies other ones, does not count.
+    const other = [
+      bot('DRY_RUN', { deny: ['scraper'], allow: ['scraper'] }),
+      bot('LIVE', { deny: ['ai_crawler'], allow: [] }),
+    ];
+    expect((await actions(other)).map((s) => [s.tool, s.reason])).toEqual([
+      ['create-rule', 'DENY_NEW_BOT_CATEGORY_IN_DRY_RUN'],
+    ]);
   });
 });

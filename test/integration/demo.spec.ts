@@ -4,9 +4,15 @@ import { AppModule } from '../../src/app.module';
 import { AnalyticsService } from '../../src/analytics/analytics.service';
 import { Actor } from '../../src/auth/actor';
 import { SimulatedClock } from '../../src/common/clock';
-import { parseSiteId } from '../../src/common/ids';
+import { AuditService } from '../../src/audit/audit.service';
+import { parseSiteId, parseTeamId } from '../../src/common/ids';
 import { loadConfig } from '../../src/config/config';
+import { ListDecisionsQuery } from '../../src/decisions/decisions.schemas';
+import { DecisionsService } from '../../src/decisions/decisions.service';
 import { DemoService } from '../../src/demo/demo.service';
+import { RulesService } from '../../src/rules/rules.service';
+import { SitesService } from '../../src/sites/sites.service';
+import { TeamsService } from '../../src/teams/teams.service';
 
 /**
  * The demo generator through the real decide path, then the analyst tools on what it made: the
@@ -17,13 +23,16 @@ describe('bulwark demo', () => {
   let result: Awaited<ReturnType<DemoService['seed']>>;
   const owner: Actor = { subject: 'demo-owner', scopes: ['bulwark:read'], via: 'rest' };
   const clock = new SimulatedClock();
+  const DAYS = 29;
+  let seededAt: number;
 
   beforeAll(async () => {
     app = await NestFactory.createApplicationContext(
       AppModule.forRoot(loadConfig({ DATA_DIR: 'memory://', LOG_LEVEL: 'silent' }), { clock }),
       { logger: false },
     );
-    result = await app.get(DemoService).seed({ owner: 'demo-owner', decisions: 20000, days: 29 });
+    seededAt = Date.now();
+    result = await app.get(DemoService).seed({ owner: 'demo-owner', decisions: 20000, days: DAYS });
     // Analyses look back from "now", not from the last simulated request; 29 days of traffic
     // sit inside their 30-day window whatever the hour alignment.
     clock.set(Date.now());
@@ -59,5 +68,48 @@ describe('bulwark demo', () => {
     const briefing = await analytics.briefing(owner, siteId);
     expect(briefing.rules).toMatchObject({ live: 3, dryRun: 2 });
     expect(JSON.stringify(briefing).length).toBeLessThan(16_000);
+  });
+
+  it('tells one timeline: team and site first, then the rules, then traffic within the period', async () => {
+    const siteId = parseSiteId(result.siteId);
+    const teamId = parseTeamId(result.teamId);
+    const team = await app.get(TeamsService).get(owner, teamId);
+    const site = await app.get(SitesService).get(owner, siteId);
+    const rules = (await app.get(RulesService).list(owner, siteId, { limit: 100 })).items;
+    const ms = (iso: string) => Date.parse(iso);
+    expect(ms(team.createdAt)).toBeLessThanOrEqual(ms(site.createdAt));
+    expect(ms(site.keyRotatedAt)).toBe(ms(site.createdAt));
+    expect(rules).toHaveLength(5);
+    const rulesFrom = Math.min(...rules.map((r) => ms(r.createdAt)));
+    expect(rulesFrom).toBeGreaterThan(ms(site.createdAt));
+    for (const rule of rules) expect(ms(rule.updatedAt)).toBeGreaterThanOrEqual(ms(rule.createdAt));
+
+    // No request before the last rule existed, none before the period began.
+    const lastRule = Math.max(...rules.map((r) => ms(r.createdAt)));
+    const decisions = app.get(DecisionsService);
+    const before = (to: number) =>
+      decisions.list(
+        owner,
+        siteId,
+        ListDecisionsQuery.parse({ limit: 1, to: new Date(to).toISOString() }),
+      );
+    expect((await before(lastRule + 1)).items).toEqual([]);
+    expect((await before(seededAt - DAYS * 86_400_000)).items).toEqual([]);
+    expect((await before(lastRule + 2 * 3_600_000)).items).not.toEqual([]);
+
+    // The audit trail tells the same story, down to the snapshots it keeps.
+    const audit = (await app.get(AuditService).list(owner, teamId, { limit: 100 })).items;
+    const created = (action: string) => audit.filter((e) => e.action === action);
+    expect(created('team.created').map((e) => e.createdAt)).toEqual([team.createdAt]);
+    expect(created('site.created').map((e) => e.createdAt)).toEqual([site.createdAt]);
+    expect(created('site.created')[0].after).toMatchObject({ createdAt: site.createdAt });
+    for (const rule of rules) {
+      const entries = audit.filter((e) => e.resourceId === rule.id);
+      expect(entries.length).toBeGreaterThan(0);
+      for (const entry of entries) {
+        expect(entry.createdAt).toBe(rule.createdAt);
+        expect(entry.after).toMatchObject({ createdAt: rule.createdAt, updatedAt: rule.updatedAt });
+      }
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { McpToolRegistry, toolProblems } from '../../src/mcp/mcp-tool.registry';
 import { startApp, TestApp } from '../support/app';
+import { formatsIn, JSON_SCHEMA_FORMATS } from '../support/json-schema-formats';
 
 /**
  * Every tool the application serves is complete: an agent can only use a tool well if it knows
@@ -37,6 +38,18 @@ describe('MCP tool declarations', () => {
           openWorldHint: false,
         }),
       );
+    }
+  });
+
+  it('advertises only standard JSON Schema formats in every input and output schema', () => {
+    for (const { name, definition } of registry.all()) {
+      const odd = formatsIn({ input: definition.inputSchema, output: definition.outputSchema })
+        .filter(({ format }) => !JSON_SCHEMA_FORMATS.includes(format))
+        .map(({ at, format }) => `${at}: ${format}`);
+      expect({ tool: name, nonStandardFormats: odd }).toEqual({
+        tool: name,
+        nonStandardFormats: [],
+      });
     }
   });
 
