@@ -10,7 +10,7 @@ import { listedBy, parseRuleId, SiteId, TeamId } from '../common/ids';
 import { NotFoundError } from '../common/errors';
 import { IntelService } from '../intel/intel.service';
 import { IpIntel } from '../intel/intel.types';
-import { counted, Noun, nounFor, NOUNS, span } from '../mcp/render';
+import { counted, Noun, nounFor, NOUNS, span } from '../common/text';
 import { FilterRule } from '../rules/engine/filter';
 import { RuleEntity } from '../rules/rule.entity';
 import { MAX_RULES_PER_SITE, RULE_CONFIG_SCHEMAS, RULE_TYPES } from '../rules/rules.schemas';

@@ -5,7 +5,8 @@ import { SCOPES } from '../auth/permissions';
 import { idArgument, parseTeamId } from '../common/ids';
 import { PageQuery } from '../common/pagination';
 import { McpTool, McpTools, READ_ONLY } from '../mcp/mcp-tool.decorator';
-import { NOUNS, renderPage } from '../mcp/render';
+import { NOUNS } from '../common/text';
+import { renderPage } from '../mcp/render';
 import { AuditPage } from './audit.schemas';
 import { AuditService } from './audit.service';
 

@@ -28,7 +28,7 @@ export const ProblemDocument = z
 /** Named for the OpenAPI component, #/components/schemas/Problem. */
 class Problem extends createZodDto(ProblemDocument) {}
 
-const PROBLEM_CONTENT = {
+export const PROBLEM_CONTENT = {
   'application/problem+json': { schema: { $ref: getSchemaPath(Problem) } },
 };
 

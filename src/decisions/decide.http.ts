@@ -4,6 +4,7 @@ import type { OpenAPIObject } from '@nestjs/swagger';
 import { z } from 'zod';
 import { DomainError, InvalidSiteKeyError, ValidationError } from '../common/errors';
 import { toFieldErrors } from '../common/validation';
+import { PROBLEM_CONTENT } from '../common/openapi';
 import { openApiSchema } from '../common/zod-pipe';
 import { requestId } from '../platform/logging';
 import { nameRequestSpan } from '../platform/tracing';
@@ -176,7 +177,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 /** Adds POST /v1/decide to the OpenAPI document, from the same zod schemas the handler uses. */
 export function documentDecide(document: OpenAPIObject): OpenAPIObject {
-  const problemRef = { description: 'Problem document (RFC 9457).' };
+  const problemRef = { description: 'Problem document (RFC 9457).', content: PROBLEM_CONTENT };
   document.paths[PATH] = {
     post: {
       tags: ['decide'],

@@ -5,7 +5,8 @@ import { SCOPES } from '../auth/permissions';
 import { idArgument, parseDecisionId, parseSiteId } from '../common/ids';
 import { OUTPUT_BUDGET } from '../common/output-budget';
 import { McpTool, McpTools, READ_ONLY } from '../mcp/mcp-tool.decorator';
-import { NOUNS, renderPage } from '../mcp/render';
+import { NOUNS } from '../common/text';
+import { renderPage } from '../mcp/render';
 import {
   DecisionExplanation,
   DecisionPage,

@@ -1,4 +1,5 @@
-import { counted, NOUNS, renderPage, span } from './render';
+import { counted, NOUNS, span } from '../common/text';
+import { renderPage } from './render';
 
 const page = (n: number, nextCursor: string | null = null) => ({
   items: Array.from({ length: n }, (_, i) => i),

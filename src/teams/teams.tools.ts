@@ -3,7 +3,8 @@ import { Actor } from '../auth/actor';
 import { SCOPES } from '../auth/permissions';
 import { PageQuery } from '../common/pagination';
 import { McpTool, McpTools, READ_ONLY } from '../mcp/mcp-tool.decorator';
-import { NOUNS, renderPage } from '../mcp/render';
+import { NOUNS } from '../common/text';
+import { renderPage } from '../mcp/render';
 import { TeamPage } from './teams.schemas';
 import { TeamsService } from './teams.service';
 

@@ -29,6 +29,16 @@ describe('OpenAPI document', () => {
   const problemRef = (answer: Operation['responses'][string] | undefined) =>
     answer?.content?.['application/problem+json']?.schema?.$ref;
 
+  it('POST /v1/decide, served ahead of Nest, lists its problem documents too', () => {
+    const answers = responses('post', '/v1/decide');
+    for (const status of ['400', '401', '413', '415']) {
+      expect({ status, schema: problemRef(answers[status]) }).toEqual({
+        status,
+        schema: '#/components/schemas/Problem',
+      });
+    }
+  });
+
   it.each([
     ['get', '/v1/teams', '200', ['400', '401', '403']],
     ['post', '/v1/teams', '201', ['400', '401', '403', '413', '415']],
