@@ -2,7 +2,12 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Injectable, Logger } from '@nestjs/common';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { z } from 'zod';
-import { DomainError, InvalidSiteKeyError, ValidationError } from '../common/errors';
+import {
+  DomainError,
+  InvalidSiteKeyError,
+  MalformedJsonError,
+  ValidationError,
+} from '../common/errors';
 import { toFieldErrors } from '../common/validation';
 import { PROBLEM_CONTENT } from '../common/openapi';
 import { openApiSchema } from '../common/zod-pipe';
@@ -140,14 +145,7 @@ const TOO_LARGE = new Failure(
     'The request body exceeds the size limit of 100 kB; send a smaller body.',
   ),
 );
-const MALFORMED = new Failure(
-  new BodyError(
-    400,
-    'malformed_json',
-    'Malformed JSON',
-    'The request body is not valid JSON; send a JSON object with Content-Type: application/json.',
-  ),
-);
+const MALFORMED = new Failure(new MalformedJsonError());
 const NOT_JSON = new Failure(
   new BodyError(
     415,
