@@ -139,6 +139,17 @@ export class MalformedJsonError extends DomainError {
   }
 }
 
+/** A request body larger than the limit every route shares (BODY_LIMIT in platform/limits.ts). */
+export class PayloadTooLargeError extends DomainError {
+  readonly code = 'payload_too_large';
+  readonly status = 413;
+  readonly title = 'Payload too large';
+
+  constructor() {
+    super('The request body exceeds the size limit of 100 kB; send a smaller body.');
+  }
+}
+
 /** A request body in another format than JSON (text, a form) to a route that reads JSON. */
 export class UnsupportedMediaTypeError extends DomainError {
   readonly code = 'unsupported_media_type';

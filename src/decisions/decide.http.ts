@@ -6,6 +6,8 @@ import {
   DomainError,
   InvalidSiteKeyError,
   MalformedJsonError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
   ValidationError,
 } from '../common/errors';
 import { toFieldErrors } from '../common/validation';
@@ -126,41 +128,15 @@ class Failure {
   constructor(readonly error: DomainError) {}
 }
 
-class BodyError extends DomainError {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    readonly title: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const TOO_LARGE = new Failure(
-  new BodyError(
-    413,
-    'payload_too_large',
-    'Payload too large',
-    'The request body exceeds the size limit of 100 kB; send a smaller body.',
-  ),
-);
+const TOO_LARGE = new Failure(new PayloadTooLargeError());
 const MALFORMED = new Failure(new MalformedJsonError());
-const NOT_JSON = new Failure(
-  new BodyError(
-    415,
-    'unsupported_media_type',
-    'Unsupported media type',
-    'Send the request facts as JSON with Content-Type: application/json.',
-  ),
-);
 
 /** Reads and parses a JSON body of at most BODY_LIMIT_BYTES; a Failure instead of throwing. */
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/(.+\+)?json\s*(;|$)/i.test(type)) {
     req.resume();
-    return NOT_JSON;
+    return new Failure(new UnsupportedMediaTypeError(req.headers['content-type']));
   }
   return readBody(req, BODY_LIMIT_BYTES).then((body) => {
     if (body === 'too_large') return TOO_LARGE;

@@ -6,6 +6,7 @@ import { NotFoundError, ValidationError } from '../common/errors';
 import { DecisionId, listedBy, parseRuleId, SiteId } from '../common/ids';
 import { bounded } from '../common/output-budget';
 import { decodeCursor, Page, toPage } from '../common/pagination';
+import { counted, NOUNS } from '../common/text';
 import { SDK_RULE_ID, SDK_RULE_PREFIX } from '../arcjet/sdk-rules';
 import { DecisionExplanation, DecisionView, ListDecisionsQuery } from './decisions.schemas';
 
@@ -85,10 +86,10 @@ export class DecisionsService {
     const dryText =
       dry === 0
         ? 'no DRY_RUN rule would have denied it'
-        : `${dry} DRY_RUN rule${dry === 1 ? '' : 's'} (${named}${more}) would have denied it`;
+        : `${counted(dry, NOUNS.dryRunRule)} (${named}${more}) would have denied it`;
     const summary = deciding
       ? `DENY: LIVE ${deciding.type} rule ${deciding.ruleId}${isSdkRule(deciding.ruleId) ? ' (configured in the app’s Arcjet SDK code, not in Bulwark)' : ''} found ${deciding.reason}; ${dryText}.`
-      : `ALLOW: ${d.results.length} rule${d.results.length === 1 ? '' : 's'} evaluated, no LIVE rule denied; ${dryText}.`;
+      : `ALLOW: ${counted(d.results.length, NOUNS.rule)} evaluated, no LIVE rule denied; ${dryText}.`;
     const suggestedActions: DecisionExplanation['suggestedActions'] = [];
     // Rules configured in the app's SDK code live there: no Bulwark tool reads or changes them.
     if (deciding && !isSdkRule(deciding.ruleId)) {

@@ -6,7 +6,12 @@ import { Actor } from '../auth/actor';
 import { authenticate } from '../auth/auth.guard';
 import { hasScope } from '../auth/permissions';
 import { TokenVerifier } from '../auth/token-verifier';
-import { DomainError, InsufficientScopeError } from '../common/errors';
+import {
+  DomainError,
+  InsufficientScopeError,
+  MalformedJsonError,
+  PayloadTooLargeError,
+} from '../common/errors';
 import { JsonRpcId, jsonRpcError, jsonRpcIdOf } from '../common/mcp-http';
 import { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -208,11 +213,7 @@ function isMcpEndpoint(url: string | undefined): boolean {
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const body = await readBody(req, BODY_LIMIT_BYTES);
   if (body === 'too_large') {
-    throw new Refusal(
-      413,
-      -32000,
-      'The request body exceeds the size limit of 100 kB; send a smaller body.',
-    );
+    throw new Refusal(413, -32000, new PayloadTooLargeError().message);
   }
   if (body === 'aborted') {
     throw new Refusal(400, -32700, 'The request body could not be read.');
@@ -220,10 +221,6 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   try {
     return JSON.parse(body.toString('utf8')) as unknown;
   } catch {
-    throw new Refusal(
-      400,
-      -32700,
-      'The request body is not valid JSON; send a JSON object with Content-Type: application/json.',
-    );
+    throw new Refusal(400, -32700, new MalformedJsonError().message);
   }
 }

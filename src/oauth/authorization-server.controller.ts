@@ -6,22 +6,13 @@ import { BUILT_IN_ISSUER_PATH } from '../config/config';
 import { OAuthAbuseLimits, OAuthLimit } from './abuse-limits';
 import { AuthorizationServer, providerUrl } from './authorization-server';
 import { MAX_REGISTRATION_BYTES, oauthError, refusedByLimit } from './oauth-http';
+import { routeKey } from '../platform/route-ahead';
 import { INTERNAL_HEADER, OAuthUpstream } from './upstream';
 
 interface Endpoint {
   limit: OAuthLimit;
   /** Body size cap, enforced on the declared Content-Length. */
   maxBytes?: number;
-}
-
-/**
- * The key a path has in oidc-provider's router: it matches paths case-insensitively and ignores a
- * trailing slash, so `/REG`, `/reg/` and `/reg` are one endpoint. Trailing slashes all go here
- * (the router strips one): counting a path that reaches no endpoint costs nothing, while missing
- * one that does would lift its limit.
- */
-function routeKey(path: string): string {
-  return path.toUpperCase().replace(/\/+$/, '');
 }
 
 /**
@@ -32,7 +23,11 @@ function routeKey(path: string): string {
 @Public()
 @Controller(BUILT_IN_ISSUER_PATH.slice(1))
 export class AuthorizationServerController {
-  /** POST endpoints with per-IP limits here, by route key. */
+  /**
+   * POST endpoints with per-IP limits here, by route key (oidc-provider's router too ignores case
+   * and a trailing slash). Every trailing slash is stripped although the router strips one:
+   * counting a path that reaches no endpoint costs nothing, missing one that does lifts its limit.
+   */
   private readonly endpoints: Map<string, Endpoint>;
 
   constructor(

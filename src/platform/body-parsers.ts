@@ -3,6 +3,7 @@ import express, { RequestHandler } from 'express';
 import { DomainError, MalformedJsonError, UnsupportedMediaTypeError } from '../common/errors';
 import { BUILT_IN_ISSUER_PATH } from '../config/config';
 import { BODY_LIMIT } from './limits';
+import { routeKey } from './route-ahead';
 
 /**
  * A body the JSON parser could not read as JSON (malformed, or another format such as text or a
@@ -31,8 +32,7 @@ export function bodyParsers(): RequestHandler {
   const form = express.urlencoded({ limit: '16kb', extended: false });
   const interactions = `${BUILT_IN_ISSUER_PATH}/interaction/`;
   return (req, res, next) => {
-    // Spelt as Express routes it: case-insensitive, a trailing slash ignored.
-    const path = req.path.toLowerCase().replace(/\/+$/, '');
+    const path = routeKey(req.path);
     if (path.startsWith(interactions)) return form(req, res, next);
     if (
       path.startsWith(`${BUILT_IN_ISSUER_PATH}/`) ||

@@ -10,6 +10,8 @@ import type { Request, Response } from 'express';
 import {
   DomainError,
   InsufficientScopeError,
+  MalformedJsonError,
+  PayloadTooLargeError,
   UnauthenticatedError,
   ValidationError,
 } from '../common/errors';
@@ -75,25 +77,13 @@ export class ProblemFilter implements ExceptionFilter {
         `No route ${req.method} ${req.path}. The API is described at /docs.`,
       );
     }
-    if (status === 413) {
-      return problem(
-        413,
-        'payload_too_large',
-        'Payload too large',
-        'The request body exceeds the size limit of 100 kB; send a smaller body.',
-      );
-    }
+    if (status === 413) return domainProblem(new PayloadTooLargeError());
     // Our code throws only DomainErrors; Nest itself answers 400 only for a body it cannot parse.
     if (
       status === 400 &&
       (exception instanceof HttpException || bodyParserType(exception) === 'entity.parse.failed')
     ) {
-      return problem(
-        400,
-        'malformed_json',
-        'Malformed JSON',
-        'The request body is not valid JSON; send a JSON object with Content-Type: application/json.',
-      );
+      return domainProblem(new MalformedJsonError());
     }
     if (status === 503 && exception instanceof HttpException) {
       return {

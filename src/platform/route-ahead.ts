@@ -19,3 +19,12 @@ export function routeAhead(
     for (const listener of app) listener.call(server, req, res);
   });
 }
+
+/**
+ * A path as Express and oidc-provider's router match it: case-insensitively, with a trailing
+ * slash ignored, so `/OAUTH/reg/` and `/oauth/reg` are one route. Code that picks a route by its
+ * path compares this form, never one spelling of the path, or another spelling slips past it.
+ */
+export function routeKey(path: string): string {
+  return path.toLowerCase().replace(/\/+$/, '');
+}

@@ -282,6 +282,9 @@ describe.each(DB_KINDS)('decide API on %s', (db) => {
         .set('Content-Type', 'text/plain')
         .send('ip=1.2.3.4')
         .expect(415);
+      // The same problem as every REST route's: it names the type that was sent.
+      expect(text.body).toMatchObject({ code: 'unsupported_media_type', status: 415 });
+      expect(text.body.detail).toContain('The request body is text/plain');
       expect(text.body.detail).toContain('Content-Type: application/json');
       const metrics = await request(t.url).get('/metrics').expect(200);
       expect(metrics.text).toMatch(
