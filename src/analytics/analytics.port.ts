@@ -99,7 +99,7 @@ export interface TrafficSummary extends TrafficTotals {
 
 /** What a DRY_RUN rule would have done over a range, from the decisions it was recorded in. */
 export interface DryRunImpact {
-  /** Decisions of the site in the range. */
+  /** Decisions of the site in the range; only those with an email for an `emailOnly` window. */
   evaluated: number;
   /** Allowed (no LIVE rule denied) but this rule would have denied: what promoting changes. */
   wouldDeny: number;
@@ -118,6 +118,12 @@ export interface DryRunImpact {
 export interface DryRunWindow {
   ruleId: string;
   fromMs: number;
+  /**
+   * Count as evaluated only the decisions that carried an email (an empty one counts as none, as
+   * both stores read it back). Set for email rules: without an email they have nothing to judge
+   * and allow, so counting those requests would dilute the deny rate and hide thin traffic.
+   */
+  emailOnly?: boolean;
 }
 
 /** One client IP's activity on a site over a range. */

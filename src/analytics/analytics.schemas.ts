@@ -123,7 +123,12 @@ export const RuleImpact = z.object({
     .string()
     .describe('Start of the measured window: the later of `days` ago and the rule’s creation.'),
   summary: z.string().describe('One sentence built from numbers and enums only.'),
-  evaluated: z.number().int().describe('Decisions of the site in the window.'),
+  evaluated: z
+    .number()
+    .int()
+    .describe(
+      'Decisions of the site in the window; for an email rule, only those that carried an email (the only ones it judges).',
+    ),
   wouldDeny: z
     .number()
     .int()

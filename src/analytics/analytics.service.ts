@@ -64,6 +64,7 @@ type ReadinessReason = (typeof READINESS_REASONS)[number];
 
 const DAY_MS = 86_400_000;
 const ALLOWED_REQUEST: Noun = { one: 'allowed request', many: 'allowed requests' };
+const EMAIL_REQUEST: Noun = { one: 'request with an email', many: 'requests with an email' };
 const LIVE_RULE: Noun = { one: 'LIVE rule', many: 'LIVE rules' };
 const IS: Noun = { one: 'is', many: 'are' };
 type SiteRule = Pick<RuleEntity, 'id' | 'type' | 'mode' | 'config'>;
@@ -156,6 +157,7 @@ export class AnalyticsService {
     const windows = rules.map((rule) => ({
       ruleId: rule.id,
       fromMs: Math.max(windowStart, rule.createdAt.getTime()),
+      emailOnly: rule.type === 'email',
     }));
     const measured = await this.store.dryRunImpacts(siteId, now, windows, top);
     const emailShares = await Promise.all(
@@ -713,7 +715,8 @@ export function quotaStatus(used: number, quota: number, projected: number): Quo
 
 /**
  * The impact and readiness of one DRY_RUN rule. `falsePositiveShare` replaces the network
- * heuristic (impact.likelyLegitimate) for rules that judge something else: email rules.
+ * heuristic (impact.likelyLegitimate) for rules that judge something else: email rules, whose
+ * `impact.evaluated` counts only the requests that carried an email (DryRunWindow.emailOnly).
  */
 export function ruleImpact(
   rule: Pick<RuleEntity, 'id' | 'type'>,
@@ -743,11 +746,13 @@ export function ruleImpact(
   }
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
   const sinceIso = new Date(since).toISOString();
+  const outOf =
+    rule.type === 'email' ? counted(impact.evaluated, EMAIL_REQUEST) : `${impact.evaluated}`;
   return {
     ruleId: rule.id,
     type: rule.type,
     since: sinceIso,
-    summary: `${rule.id} (${rule.type}) would have denied ${counted(impact.wouldDeny, ALLOWED_REQUEST)} out of ${impact.evaluated} (${pct(rate)}) since ${sinceIso}; an estimated ${pct(fpShare)} of them look like real users; verdict ${verdict} (${reasons.join(', ')}).`,
+    summary: `${rule.id} (${rule.type}) would have denied ${counted(impact.wouldDeny, ALLOWED_REQUEST)} out of ${outOf} (${pct(rate)}) since ${sinceIso}; an estimated ${pct(fpShare)} of them look like real users; verdict ${verdict} (${reasons.join(', ')}).`,
     evaluated: impact.evaluated,
     wouldDeny: impact.wouldDeny,
     wouldDenyRate: rate,

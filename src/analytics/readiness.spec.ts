@@ -62,6 +62,16 @@ describe('dry-run readiness verdict', () => {
     );
   });
 
+  it('says an email rule was measured against the requests with an email', () => {
+    const email = { ...rule, type: 'email' } as RuleEntity;
+    expect(ruleImpact(email, 0, impact({ wouldDeny: 5, evaluated: 200 }), 0).summary).toContain(
+      'would have denied 5 allowed requests out of 200 requests with an email (2.5%) since',
+    );
+    expect(ruleImpact(email, 0, impact({ evaluated: 1 }), 0).summary).toContain(
+      'out of 1 request with an email (0.0%)',
+    );
+  });
+
   it('takes a given false-positive share over the network heuristic (email rules)', () => {
     const all = impact({ wouldDeny: 50, likelyLegitimate: 50 });
     expect(ruleImpact(rule, 0, all).verdict).toBe('NOT_READY');

@@ -149,12 +149,30 @@ export function toTrafficSummary(
   };
 }
 
-/**
- * The distinct window starts of a page of DRY_RUN rules, oldest first: the window statement
- * counts the site's decisions once per start, as columns `e0`, `e1`, ...
- */
+/** The distinct window starts of a page of DRY_RUN rules, oldest first. */
 export const windowStarts = (rules: readonly DryRunWindow[]): number[] =>
   [...new Set(rules.map((r) => r.fromMs))].sort((a, b) => a - b);
+
+/** One count of the window statement: the site's decisions from `fromMs`, or those with an email. */
+export interface WindowCount {
+  fromMs: number;
+  emailOnly: boolean;
+}
+
+/**
+ * The distinct counts a page of DRY_RUN rules needs, oldest first: the window statement computes
+ * them in one pass, as columns `e0`, `e1`, ... in this order.
+ */
+export function windowCounts(rules: readonly DryRunWindow[]): WindowCount[] {
+  const counts = new Map<string, WindowCount>();
+  for (const r of rules) {
+    const emailOnly = r.emailOnly === true;
+    counts.set(`${r.fromMs}/${emailOnly}`, { fromMs: r.fromMs, emailOnly });
+  }
+  return [...counts.values()].sort(
+    (a, b) => a.fromMs - b.fromMs || Number(a.emailOnly) - Number(b.emailOnly),
+  );
+}
 
 /** Counts of one rule's would-be denials, from the statement that groups them by rule. */
 export interface DryRunCountRow {
@@ -166,21 +184,25 @@ export interface DryRunCountRow {
 
 /**
  * Assembles each rule's impact, in the order of `rules`, from the shared statements: decisions
- * per window start, counts per rule, and top IPs and paths per rule (already ordered within a
- * rule). Rules that denied nothing have no rows and get zeros.
+ * per window count (windowCounts), counts per rule, and top IPs and paths per rule (already
+ * ordered within a rule). Rules that denied nothing have no rows and get zeros.
  */
 export function toDryRunImpacts(
   rules: readonly DryRunWindow[],
-  evaluated: Readonly<Record<string, Count>> | undefined,
+  /** Null where a sum had no rows to add (DuckDB). */
+  evaluated: Readonly<Record<string, Count | null>> | undefined,
   counts: readonly DryRunCountRow[],
   ips: readonly (IpCountRow & { rule: string })[],
   paths: readonly (PathCountRow & { rule: string })[],
 ): DryRunImpact[] {
-  const starts = windowStarts(rules);
+  const windows = windowCounts(rules);
   return rules.map((rule) => {
     const c = counts.find((r) => r.rule === rule.ruleId);
+    const w = windows.findIndex(
+      (x) => x.fromMs === rule.fromMs && x.emailOnly === (rule.emailOnly === true),
+    );
     return {
-      evaluated: Number(evaluated?.[`e${starts.indexOf(rule.fromMs)}`] ?? 0),
+      evaluated: Number(evaluated?.[`e${w}`] ?? 0),
       wouldDeny: Number(c?.would_deny ?? 0),
       alsoDeniedLive: Number(c?.also_denied ?? 0),
       likelyLegitimate: Number(c?.likely_legit ?? 0),

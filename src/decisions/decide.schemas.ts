@@ -66,8 +66,11 @@ export const DecideInput = z.strictObject({
       return lower;
     })
     .describe('Request headers by name; names are compared case-insensitively.'),
+  // An empty address is refused rather than judged: it is no address (the stores keep none as
+  // ''), so an email rule's dry-run counts would see a denial with no request it judged.
   email: z
     .string()
+    .min(1, 'must not be empty; leave email out when the request carries no address')
     .max(320, 'must be at most 320 characters')
     .optional()
     .describe('An email address submitted with the request (sign-up forms), for email rules.'),

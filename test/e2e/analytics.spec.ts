@@ -248,9 +248,16 @@ describe('traffic analysis over REST and MCP', () => {
       });
       ids.push(rule.id);
     }
+    // A sign-up with a throw-away address and a page view without an email: only the first is
+    // something an email rule judges.
+    await decide(t.url, site.key, browserRequest({ email: 'x@mailinator.com' })).expect(200);
+    await decide(t.url, site.key, browserRequest()).expect(200);
+    await flushDecisions(t);
     const url = `/v1/sites/${site.siteId}/analytics/dry-run-impact`;
     const first = await request(t.url).get(url).set(as(site.token)).expect(200);
     expect(first.body.rules.map((r: { ruleId: string }) => r.ruleId)).toEqual(ids.slice(0, 5));
+    expect(first.body.rules[0]).toMatchObject({ evaluated: 1, wouldDeny: 1, wouldDenyRate: 1 });
+    expect(first.body.rules[0].summary).toContain('out of 1 request with an email (100.0%)');
     const second = await request(t.url)
       .get(`${url}?cursor=${first.body.nextCursor}`)
       .set(as(site.token))

@@ -247,6 +247,13 @@ describe.each(DB_KINDS)('decide API on %s', (db) => {
       await decide(t.url, owner.key, browserRequest()).expect(200);
     });
 
+    it('refuses an empty email and says to leave it out', async () => {
+      const res = await decide(t.url, owner.key, browserRequest({ email: '' })).expect(400);
+      expect(res.body.errors).toEqual([
+        { field: 'email', message: expect.stringContaining('leave email out') },
+      ]);
+    });
+
     it('names a bad header or characteristic name and says what a name may hold', async () => {
       const res = await decide(
         t.url,

@@ -2,17 +2,15 @@ import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Browser, BrowserContext, chromium, Page, Response } from 'playwright-core';
 import {
-  authorizationUrl,
+  exchangeCode,
   OAuthTestApp,
-  pkce,
-  registerClient,
+  startAuthorization,
   startOAuthApp,
-  tokenRequest,
+  USER,
 } from '../support/oauth';
 
 jest.setTimeout(60_000);
 
-const USER = { email: 'ops@example.com', password: 'correct horse battery staple' };
 /** Markup in the name: the pages must show it as text, never render it. */
 const CLIENT_NAME = 'Acme <b>Bold</b> & "Co" Agent';
 const SCOPE = 'bulwark:read bulwark:write';
@@ -36,8 +34,7 @@ describe('OAuth sign-in and consent pages in headless Chromium', () => {
     });
     await new Promise<void>((resolve) => callback.listen(0, '127.0.0.1', resolve));
     redirectUri = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`;
-    server = await startOAuthApp();
-    await server.users.create(USER);
+    server = await startOAuthApp({}, { users: [USER] });
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       headless: true,
@@ -68,25 +65,12 @@ describe('OAuth sign-in and consent pages in headless Chromium', () => {
   }
 
   /** Registers a client and builds its authorization URL (PKCE S256, resource, state). */
-  async function startAuthorization(state: string) {
-    const client = await registerClient(server.url, {
-      client_name: CLIENT_NAME,
-      redirect_uris: [redirectUri],
-    });
-    const { verifier, challenge } = pkce();
-    const resource = `${server.url}/mcp`;
-    const url = authorizationUrl(server.url, {
-      client_id: client.client_id,
-      response_type: 'code',
-      redirect_uri: redirectUri,
+  const authorize = (state: string) =>
+    startAuthorization(server.url, {
+      client: { client_name: CLIENT_NAME, redirect_uris: [redirectUri] },
       scope: SCOPE,
-      resource,
       state,
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
     });
-    return { client, verifier, resource, url };
-  }
 
   /** The GET that renders an interaction page (login or consent), after any redirects. */
   const interactionPage = (page: Page): Promise<Response> =>
@@ -176,7 +160,7 @@ describe('OAuth sign-in and consent pages in headless Chromium', () => {
 
   it('signs in, shows the consent page, and returns a code that exchanges for a token', async () => {
     const state = 'browser-state-allow';
-    const { client, verifier, resource, url } = await startAuthorization(state);
+    const { client, verifier, resource, url } = await authorize(state);
     const page = await openPage();
 
     const [login] = await Promise.all([interactionPage(page), page.goto(url)]);
@@ -197,12 +181,10 @@ describe('OAuth sign-in and consent pages in headless Chromium', () => {
     const code = redirect.searchParams.get('code');
     expect(code).toBeTruthy();
 
-    const { status, body } = await tokenRequest(server.url, {
-      grant_type: 'authorization_code',
+    const { status, body } = await exchangeCode(server.url, {
+      client,
       code: code!,
-      redirect_uri: redirectUri,
-      code_verifier: verifier,
-      client_id: client.client_id,
+      verifier,
       resource,
     });
     expect(status).toBe(200);
@@ -212,7 +194,7 @@ describe('OAuth sign-in and consent pages in headless Chromium', () => {
 
   it('shows an alert for a wrong password, then sends Deny back as access_denied', async () => {
     const state = 'browser-state-deny';
-    const { url } = await startAuthorization(state);
+    const { url } = await authorize(state);
     const page = await openPage();
     await page.goto(url);
     await expectLoginForm(page);

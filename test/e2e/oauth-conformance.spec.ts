@@ -152,8 +152,7 @@ describe('official MCP conformance suite: authorization server scenarios', () =>
   let server: OAuthTestApp;
 
   beforeAll(async () => {
-    server = await startOAuthApp();
-    await server.users.create(USER);
+    server = await startOAuthApp({}, { users: [USER] });
   }, 60_000);
   afterAll(async () => {
     for (const child of children) kill(child);

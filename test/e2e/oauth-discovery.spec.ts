@@ -146,39 +146,42 @@ describe('per-IP limits behind a reverse proxy', () => {
       }),
     });
 
-  it('counts each client address separately when TRUST_PROXY names the proxy', async () => {
-    const server = await startOAuthApp({ TRUST_PROXY: 'loopback' });
+  /** Runs `test` against an app of its own (its limits start from zero), then stops the app. */
+  async function withApp(
+    env: Record<string, string>,
+    test: (url: string) => Promise<void>,
+  ): Promise<void> {
+    const server = await startOAuthApp(env);
     try {
-      for (let i = 0; i < 30; i++)
-        expect((await register(server.url, '203.0.113.1')).status).toBe(201);
-      const limited = await register(server.url, '203.0.113.1');
+      await test(server.url);
+    } finally {
+      await server.close();
+    }
+  }
+
+  it('counts each client address separately when TRUST_PROXY names the proxy', () =>
+    withApp({ TRUST_PROXY: 'loopback' }, async (url) => {
+      for (let i = 0; i < 30; i++) expect((await register(url, '203.0.113.1')).status).toBe(201);
+      const limited = await register(url, '203.0.113.1');
       expect(limited.status).toBe(429);
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(await limited.json()).toMatchObject({ error: 'temporarily_unavailable' });
-      expect((await register(server.url, '203.0.113.2')).status).toBe(201);
-    } finally {
-      await server.close();
-    }
-  });
+      expect((await register(url, '203.0.113.2')).status).toBe(201);
+    }));
 
-  it('ignores X-Forwarded-For without TRUST_PROXY, so a client cannot pick a fresh address', async () => {
-    const server = await startOAuthApp();
-    try {
+  it('ignores X-Forwarded-For without TRUST_PROXY, so a client cannot pick a fresh address', () =>
+    withApp({}, async (url) => {
       for (let i = 0; i < 30; i++)
-        expect((await register(server.url, `198.51.100.${i}`)).status).toBe(201);
-      expect((await register(server.url, '198.51.100.200')).status).toBe(429);
-    } finally {
-      await server.close();
-    }
-  });
+        expect((await register(url, `198.51.100.${i}`)).status).toBe(201);
+      expect((await register(url, '198.51.100.200')).status).toBe(429);
+    }));
 
-  it("limits the built-in server's own registration endpoint the same way, without counting the proxy's calls twice", async () => {
-    const server = await startOAuthApp();
-    try {
+  it("limits the built-in server's own registration endpoint the same way, without counting the proxy's calls twice", () =>
+    withApp({}, async (url) => {
       // 20 through the proxy: their inner calls to /oauth/reg are not counted again.
-      for (let i = 0; i < 20; i++) expect((await register(server.url)).status).toBe(201);
+      for (let i = 0; i < 20; i++) expect((await register(url)).status).toBe(201);
       const direct = () =>
-        fetch(`${server.url}/oauth/reg`, {
+        fetch(`${url}/oauth/reg`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-bulwark-internal': 'guessed' },
           body: JSON.stringify({
@@ -190,8 +193,5 @@ describe('per-IP limits behind a reverse proxy', () => {
       const limited = await direct();
       expect(limited.status).toBe(429);
       expect(await limited.json()).toMatchObject({ error: 'temporarily_unavailable' });
-    } finally {
-      await server.close();
-    }
-  });
+    }));
 });

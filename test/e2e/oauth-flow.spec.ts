@@ -13,11 +13,10 @@ import {
   OAuthTestApp,
   signInAndConsent,
   startOAuthApp,
+  USER,
 } from '../support/oauth';
 
 jest.setTimeout(60_000);
-
-const USER = { email: 'ops@example.com', password: 'correct horse battery staple' };
 
 type Sdk = 'v1' | 'v2';
 const runAuth = (
@@ -108,8 +107,7 @@ describe('OAuth end to end with the SDK clients: embedded mode (built-in authori
   let server: OAuthTestApp;
 
   beforeAll(async () => {
-    server = await startOAuthApp();
-    await server.users.create(USER);
+    server = await startOAuthApp({}, { users: [USER] });
   });
   afterAll(() => server.close());
 
@@ -130,8 +128,7 @@ describe('OAuth end to end with the SDK clients: external provider mode (OAUTH_I
     // first one's resource, which it learns from OAUTH_EXTRA_RESOURCES.
     const appPort = await freePort();
     const appUrl = `http://127.0.0.1:${appPort}`;
-    provider = await startOAuthApp({ OAUTH_EXTRA_RESOURCES: `${appUrl}/mcp` });
-    await provider.users.create(USER);
+    provider = await startOAuthApp({ OAUTH_EXTRA_RESOURCES: `${appUrl}/mcp` }, { users: [USER] });
     app = await startOAuthApp({
       PORT: String(appPort),
       BASE_URL: appUrl,

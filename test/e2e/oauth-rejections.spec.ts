@@ -8,20 +8,24 @@ import { OAuthRecords, UNUSED_CLIENT_TTL_SECONDS } from '../../src/oauth/oauth-r
 import { OAuthUpstream } from '../../src/oauth/upstream';
 import {
   authorizationUrl,
-  FormBrowser,
+  authorizeCode,
+  CALLBACK,
+  exchangeCode,
   freePort,
   obtainTokens,
   OAuthTestApp,
+  openAuthorization,
   pkce,
+  refreshTokens,
   registerClient,
   startOAuthApp,
   tokenRequest,
+  USER,
 } from '../support/oauth';
 import { createTestDatabase, TestDatabase } from '../support/postgres';
 
 jest.setTimeout(60_000);
 
-const USER = { email: 'ops@example.com', password: 'correct horse battery staple' };
 const OTHER_RESOURCE = 'http://other.example/mcp';
 
 /** tools/list on /mcp with `token`; status, challenge and JSON-RPC message. */
@@ -57,10 +61,11 @@ describe('OAuth rejections: tokens at /mcp and /v1', () => {
   let tokens: Awaited<ReturnType<typeof obtainTokens>>;
 
   beforeAll(async () => {
-    server = await startOAuthApp({ OAUTH_EXTRA_RESOURCES: OTHER_RESOURCE }, { clock });
-    await server.users.create(USER);
-    other = await startOAuthApp({ OAUTH_EXTRA_RESOURCES: `${server.url}/mcp` });
-    await other.users.create(USER);
+    server = await startOAuthApp(
+      { OAUTH_EXTRA_RESOURCES: OTHER_RESOURCE },
+      { clock, users: [USER] },
+    );
+    other = await startOAuthApp({ OAUTH_EXTRA_RESOURCES: `${server.url}/mcp` }, { users: [USER] });
     tokens = await obtainTokens(server.url, USER);
   });
   afterAll(async () => {
@@ -155,19 +160,13 @@ describe('OAuth rejections: the authorization and token endpoints', () => {
   let server: OAuthTestApp;
 
   beforeAll(async () => {
-    server = await startOAuthApp();
-    await server.users.create(USER);
+    server = await startOAuthApp({}, { users: [USER] });
   });
   afterAll(() => server?.close());
 
   it('rejects a reused refresh token, and then the whole grant (rotation reuse detection)', async () => {
     const first = await obtainTokens(server.url, USER);
-    const refresh = (token: string) =>
-      tokenRequest(server.url, {
-        grant_type: 'refresh_token',
-        refresh_token: token,
-        client_id: first.client_id,
-      });
+    const refresh = (token: string) => refreshTokens(server.url, token, first.client_id);
     const rotated = await refresh(first.refresh_token!);
     expect(rotated.status).toBe(200);
     expect(rotated.body.refresh_token).not.toBe(first.refresh_token);
@@ -186,11 +185,7 @@ describe('OAuth rejections: the authorization and token endpoints', () => {
       body: new URLSearchParams({ token: tokens.refresh_token!, client_id: tokens.client_id }),
     });
     expect(revoke.status).toBe(200);
-    const refresh = await tokenRequest(server.url, {
-      grant_type: 'refresh_token',
-      refresh_token: tokens.refresh_token!,
-      client_id: tokens.client_id,
-    });
+    const refresh = await refreshTokens(server.url, tokens.refresh_token!, tokens.client_id);
     expect(refresh).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
   });
 
@@ -219,46 +214,20 @@ describe('OAuth rejections: the authorization and token endpoints', () => {
       {},
       { code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' },
     ]) {
-      const browser = new FormBrowser(server.url);
-      await browser.get(
-        authorizationUrl(server.url, {
-          client_id: client.client_id,
-          response_type: 'code',
-          redirect_uri: client.redirect_uris[0],
-          scope: 'bulwark:read',
-          state: 's',
-          ...pkceParams,
-        }),
-      );
+      const { browser } = await openAuthorization(server.url, client.client_id, {
+        state: 's',
+        code_challenge: undefined,
+        code_challenge_method: undefined,
+        ...pkceParams,
+      });
       expect(browser.leftTo?.searchParams.get('error')).toBe('invalid_request');
       expect(browser.leftTo?.searchParams.get('error_description')).toMatch(/PKCE|code_challenge/);
     }
   });
 
   it('refuses a code exchanged with the wrong verifier', async () => {
-    const client = await registerClient(server.url);
-    const { challenge } = pkce();
-    const browser = new FormBrowser(server.url);
-    const login = await browser.get(
-      authorizationUrl(server.url, {
-        client_id: client.client_id,
-        response_type: 'code',
-        redirect_uri: client.redirect_uris[0],
-        scope: 'bulwark:read',
-        resource: `${server.url}/mcp`,
-        code_challenge: challenge,
-        code_challenge_method: 'S256',
-      }),
-    );
-    const consent = await browser.submit(login, USER);
-    await browser.submit(consent, { decision: 'approve' });
-    const exchange = await tokenRequest(server.url, {
-      grant_type: 'authorization_code',
-      code: browser.leftTo!.searchParams.get('code')!,
-      redirect_uri: client.redirect_uris[0],
-      code_verifier: pkce().verifier,
-      client_id: client.client_id,
-    });
+    const { client, code } = await authorizeCode(server.url, USER, { scope: 'bulwark:read' });
+    const exchange = await exchangeCode(server.url, { client, code, verifier: pkce().verifier });
     expect(exchange).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
   });
 
@@ -326,8 +295,7 @@ describe('OAuth rejections: limits of /oauth/reg and /oauth/token, however the p
 
   beforeAll(async () => {
     // Each test comes from its own address (X-Forwarded-For, believed from loopback).
-    server = await startOAuthApp({ TRUST_PROXY: 'loopback' });
-    await server.users.create(USER);
+    server = await startOAuthApp({ TRUST_PROXY: 'loopback' }, { users: [USER] });
     records = server.app.get(DataSource);
   });
   afterAll(() => server?.close());
@@ -445,7 +413,7 @@ describe('OAuth rejections: limits of /oauth/reg and /oauth/token, however the p
       authorizationUrl(server.url, {
         client_id: unused.client_id,
         response_type: 'code',
-        redirect_uri: 'http://127.0.0.1:9/callback',
+        redirect_uri: CALLBACK,
         code_challenge: challenge,
         code_challenge_method: 'S256',
       }),
@@ -456,11 +424,7 @@ describe('OAuth rejections: limits of /oauth/reg and /oauth/token, however the p
     expect(await new OAuthRecords(records).sweep()).toBeGreaterThanOrEqual(1);
     expect(await expiry(unused.client_id)).toEqual([]);
     expect(await expiry(used.client_id)).toEqual([{ seconds: null }]);
-    const refreshed = await tokenRequest(server.url, {
-      grant_type: 'refresh_token',
-      refresh_token: used.refresh_token!,
-      client_id: used.client_id,
-    });
+    const refreshed = await refreshTokens(server.url, used.refresh_token!, used.client_id);
     expect(refreshed.status).toBe(200);
   });
 });
@@ -477,20 +441,31 @@ describe.each(['pglite', 'postgres'] as const)(
         database
           ? { DATABASE_URL: database.url, ENCRYPTION_KEY: randomBytes(32).toString('base64') }
           : {},
+        { users: [USER] },
       );
-      await server.users.create(USER);
     });
     afterAll(async () => {
       await server?.close();
       await database?.drop();
     });
 
-    const refresh = (token: string, clientId: string) =>
-      tokenRequest(server.url, {
-        grant_type: 'refresh_token',
-        refresh_token: token,
-        client_id: clientId,
-      });
+    /**
+     * Exactly one of three answers won (the others: invalid_grant), and the grant is gone for it
+     * too: something was used twice, so the winner's refresh token is useless.
+     */
+    async function expectOneWinnerThenRevoked(
+      answers: { status: number; body: Record<string, unknown> }[],
+      clientId: string,
+    ): Promise<void> {
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 400, 400]);
+      for (const lost of answers.filter((a) => a.status !== 200)) {
+        expect(lost.body).toMatchObject({ error: 'invalid_grant' });
+      }
+      const won = answers.find((a) => a.status === 200)!;
+      expect(
+        await refreshTokens(server.url, won.body.refresh_token as string, clientId),
+      ).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    }
 
     /**
      * Sends `request` three times at once. On PostgreSQL the race is made certain rather than
@@ -530,58 +505,21 @@ describe.each(['pglite', 'postgres'] as const)(
     }
 
     it('exchanges a code sent three times at once exactly once, then revokes the grant', async () => {
-      const client = await registerClient(server.url);
-      const { verifier, challenge } = pkce();
-      const browser = new FormBrowser(server.url);
-      const login = await browser.get(
-        authorizationUrl(server.url, {
-          client_id: client.client_id,
-          response_type: 'code',
-          redirect_uri: client.redirect_uris[0],
-          scope: 'bulwark:read',
-          resource: `${server.url}/mcp`,
-          code_challenge: challenge,
-          code_challenge_method: 'S256',
-        }),
-      );
-      const consent = await browser.submit(login, USER);
-      await browser.submit(consent, { decision: 'approve' });
-      const code = browser.leftTo!.searchParams.get('code')!;
-      const answers = await threeAtOnce('AuthorizationCode', code, () =>
-        tokenRequest(server.url, {
-          grant_type: 'authorization_code',
-          code,
-          redirect_uri: client.redirect_uris[0],
-          code_verifier: verifier,
-          client_id: client.client_id,
-        }),
-      );
-      expect(answers.map((a) => a.status).sort()).toEqual([200, 400, 400]);
-      for (const lost of answers.filter((a) => a.status !== 200)) {
-        expect(lost.body).toMatchObject({ error: 'invalid_grant' });
-      }
-      // The code was used twice, so the grant is gone: the winner's refresh token is useless.
-      const won = answers.find((a) => a.status === 200)!;
-      expect(await refresh(won.body.refresh_token as string, client.client_id)).toMatchObject({
-        status: 400,
-        body: { error: 'invalid_grant' },
+      const { client, code, verifier } = await authorizeCode(server.url, USER, {
+        scope: 'bulwark:read',
       });
+      const answers = await threeAtOnce('AuthorizationCode', code, () =>
+        exchangeCode(server.url, { client, code, verifier }),
+      );
+      await expectOneWinnerThenRevoked(answers, client.client_id);
     });
 
     it('rotates a refresh token sent three times at once exactly once, then revokes the grant', async () => {
       const tokens = await obtainTokens(server.url, USER);
       const answers = await threeAtOnce('RefreshToken', tokens.refresh_token!, () =>
-        refresh(tokens.refresh_token!, tokens.client_id),
+        refreshTokens(server.url, tokens.refresh_token!, tokens.client_id),
       );
-      expect(answers.map((a) => a.status).sort()).toEqual([200, 400, 400]);
-      for (const lost of answers.filter((a) => a.status !== 200)) {
-        expect(lost.body).toMatchObject({ error: 'invalid_grant' });
-      }
-      const won = answers.find((a) => a.status === 200)!;
-      expect(await refresh(won.body.refresh_token as string, tokens.client_id)).toMatchObject({
-        status: 400,
-        body: { error: 'invalid_grant' },
-      });
+      await expectOneWinnerThenRevoked(answers, tokens.client_id);
     });
   },
 );

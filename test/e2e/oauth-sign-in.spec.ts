@@ -1,11 +1,10 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { CounterStore } from '../../src/rules/engine/rate-limit';
 import {
-  authorizationUrl,
   FormBrowser,
   OAuthTestApp,
+  openAuthorization,
   Page,
-  pkce,
   registerClient,
   startOAuthApp,
 } from '../support/oauth';
@@ -24,26 +23,14 @@ describe('sign-in and consent pages', () => {
   let clientId: string;
 
   beforeAll(async () => {
-    server = await startOAuthApp({ TRUST_PROXY: 'loopback' });
-    await server.users.create(ANA);
-    await server.users.create(BO);
+    server = await startOAuthApp({ TRUST_PROXY: 'loopback' }, { users: [ANA, BO] });
     clientId = (await registerClient(server.url, { client_name: 'Sign-in tests' })).client_id;
   });
   afterAll(() => server.close());
 
   /** A fresh browser on the sign-in page of a new authorization request. */
   async function loginPage(): Promise<{ browser: FormBrowser; page: Page }> {
-    const browser = new FormBrowser(server.url);
-    const page = await browser.get(
-      authorizationUrl(server.url, {
-        client_id: clientId,
-        response_type: 'code',
-        redirect_uri: 'http://127.0.0.1:9/callback',
-        scope: 'bulwark:read',
-        code_challenge: pkce().challenge,
-        code_challenge_method: 'S256',
-      }),
-    );
+    const { browser, page } = await openAuthorization(server.url, clientId);
     expect(page.status).toBe(200);
     expect(page.html).toContain('<label for="email">E-mail</label>');
     expect(page.html).toContain('<label for="password">Password</label>');
@@ -184,17 +171,7 @@ describe.each([
     };
     await server.users.create(victim);
     const clientId = (await registerClient(server.url)).client_id;
-    const browser = new FormBrowser(server.url);
-    const page = await browser.get(
-      authorizationUrl(server.url, {
-        client_id: clientId,
-        response_type: 'code',
-        redirect_uri: 'http://127.0.0.1:9/callback',
-        scope: 'bulwark:read',
-        code_challenge: pkce().challenge,
-        code_challenge_method: 'S256',
-      }),
-    );
+    const { browser, page } = await openAuthorization(server.url, clientId);
     const net = `198.18.${randomInt(256)}`;
     const checks = jest.spyOn(server.users, 'authenticate');
     const answers = await Promise.all(

@@ -19,6 +19,18 @@ describe.each(DB_KINDS)('REST behaviour on %s', (db) => {
       id: string;
       role: string;
     };
+  const newSite = async (teamId: string, site: { name: string; domain: string }) =>
+    (await request(t.url).post(`/v1/teams/${teamId}/sites`).set(as(alice)).send(site).expect(201))
+      .body;
+  const newRule = async (siteId: string, rule: object) =>
+    (await request(t.url).post(`/v1/sites/${siteId}/rules`).set(as(alice)).send(rule).expect(201))
+      .body;
+  const addMember = (teamId: string, member: object) =>
+    request(t.url).post(`/v1/teams/${teamId}/members`).set(as(alice)).send(member).expect(201);
+  /** The team's members, as `token` (alice unless given) sees them. */
+  const membersOf = async (teamId: string, token = alice) =>
+    (await request(t.url).get(`/v1/teams/${teamId}/members`).set(as(token)).expect(200)).body
+      .items as { id: string; subject: string }[];
 
   it('makes the creator the owner and lists the team as theirs', async () => {
     const team = await newTeam();
@@ -29,20 +41,8 @@ describe.each(DB_KINDS)('REST behaviour on %s', (db) => {
 
   it('records every mutation in the audit trail, newest first, with actor, client, channel and before/after', async () => {
     const team = await newTeam();
-    const site = (
-      await request(t.url)
-        .post(`/v1/teams/${team.id}/sites`)
-        .set(as(alice))
-        .send({ name: 'Shop', domain: 'shop.example.com' })
-        .expect(201)
-    ).body;
-    const rule = (
-      await request(t.url)
-        .post(`/v1/sites/${site.id}/rules`)
-        .set(as(alice))
-        .send({ name: 'SQLi', type: 'shield', config: {} })
-        .expect(201)
-    ).body;
+    const site = await newSite(team.id, { name: 'Shop', domain: 'shop.example.com' });
+    const rule = await newRule(site.id, { name: 'SQLi', type: 'shield', config: {} });
     expect(rule.mode).toBe('DRY_RUN');
     await request(t.url).post(`/v1/rules/${rule.id}/promote`).set(as(alice)).expect(200);
     await request(t.url).delete(`/v1/rules/${rule.id}`).set(as(alice)).expect(204);
@@ -93,10 +93,7 @@ describe.each(DB_KINDS)('REST behaviour on %s', (db) => {
 
   it('never lets the last owner leave or be demoted', async () => {
     const team = await newTeam();
-    const members = (
-      await request(t.url).get(`/v1/teams/${team.id}/members`).set(as(alice)).expect(200)
-    ).body.items;
-    const me = members[0].id as string;
+    const me = (await membersOf(team.id))[0].id;
     const before = await rowCounts(t.dataSource);
     const leave = await request(t.url)
       .delete(`/v1/teams/${team.id}/members/${me}`)
@@ -110,11 +107,7 @@ describe.each(DB_KINDS)('REST behaviour on %s', (db) => {
       .expect(409);
     expect(await rowCounts(t.dataSource)).toEqual(before);
 
-    await request(t.url)
-      .post(`/v1/teams/${team.id}/members`)
-      .set(as(alice))
-      .send({ subject: 'bob', role: 'owner' })
-      .expect(201);
+    await addMember(team.id, { subject: 'bob', role: 'owner' });
     await request(t.url)
       .patch(`/v1/teams/${team.id}/members/${me}`)
       .set(as(alice))
@@ -124,16 +117,9 @@ describe.each(DB_KINDS)('REST behaviour on %s', (db) => {
 
   it('needs the write scope to leave a team, though leaving needs no role', async () => {
     const team = await newTeam();
-    await request(t.url)
-      .post(`/v1/teams/${team.id}/members`)
-      .set(as(alice))
-      .send({ subject: 'bob', role: 'viewer' })
-      .expect(201);
+    await addMember(team.id, { subject: 'bob', role: 'viewer' });
     const bobRead = await t.issuer.token('bob', REST_AUDIENCE, { scope: 'bulwark:read' });
-    const members = (
-      await request(t.url).get(`/v1/teams/${team.id}/members`).set(as(bobRead)).expect(200)
-    ).body.items as { id: string; subject: string }[];
-    const bobs = members.find((m) => m.subject === 'bob')!.id;
+    const bobs = (await membersOf(team.id, bobRead)).find((m) => m.subject === 'bob')!.id;
     const before = await rowCounts(t.dataSource);
     const refused = await request(t.url)
       .delete(`/v1/teams/${team.id}/members/${bobs}`)
@@ -152,11 +138,7 @@ describe.each(DB_KINDS)('REST behaviour on %s', (db) => {
 
   it('lets only an owner grant the owner role', async () => {
     const team = await newTeam();
-    await request(t.url)
-      .post(`/v1/teams/${team.id}/members`)
-      .set(as(alice))
-      .send({ subject: 'bob', role: 'admin' })
-      .expect(201);
+    await addMember(team.id, { subject: 'bob', role: 'admin' });
     const bob = await t.issuer.token('bob', REST_AUDIENCE);
     const res = await request(t.url)
       .post(`/v1/teams/${team.id}/members`)
@@ -173,11 +155,7 @@ describe.each(DB_KINDS)('REST behaviour on %s', (db) => {
 
   it('matches an e-mail invitation when that person first signs in with a verified address', async () => {
     const team = await newTeam();
-    await request(t.url)
-      .post(`/v1/teams/${team.id}/members`)
-      .set(as(alice))
-      .send({ email: 'Zoe@Example.com', role: 'member' })
-      .expect(201);
+    await addMember(team.id, { email: 'Zoe@Example.com', role: 'member' });
     const unverified = await t.issuer.token('zoe-sub', REST_AUDIENCE, {
       claims: { email: 'zoe@example.com', email_verified: false },
     });
@@ -187,23 +165,14 @@ describe.each(DB_KINDS)('REST behaviour on %s', (db) => {
     });
     const mine = await request(t.url).get('/v1/teams').set(as(zoe)).expect(200);
     expect(mine.body.items).toEqual([expect.objectContaining({ id: team.id, role: 'member' })]);
-    const members = (
-      await request(t.url).get(`/v1/teams/${team.id}/members`).set(as(alice)).expect(200)
-    ).body.items;
-    expect(members).toContainEqual(
+    expect(await membersOf(team.id)).toContainEqual(
       expect.objectContaining({ subject: 'zoe-sub', email: 'zoe@example.com', pending: false }),
     );
   });
 
   it('shows a site key once on creation, again only to key managers, and rotates it', async () => {
     const team = await newTeam();
-    const created = (
-      await request(t.url)
-        .post(`/v1/teams/${team.id}/sites`)
-        .set(as(alice))
-        .send({ name: 'Shop', domain: 'Shop.Example.com' })
-        .expect(201)
-    ).body;
+    const created = await newSite(team.id, { name: 'Shop', domain: 'Shop.Example.com' });
     expect(created.key).toMatch(/^bwk_[A-Za-z0-9_-]{43}$/);
     expect(created.domain).toBe('shop.example.com');
     expect(created.keyHint).toBe(created.key.slice(-4));
@@ -234,20 +203,12 @@ describe.each(DB_KINDS)('REST behaviour on %s', (db) => {
 
   it('validates a rule config update against the rule type', async () => {
     const team = await newTeam();
-    const site = (
-      await request(t.url)
-        .post(`/v1/teams/${team.id}/sites`)
-        .set(as(alice))
-        .send({ name: 'S', domain: 'example.com' })
-        .expect(201)
-    ).body;
-    const rule = (
-      await request(t.url)
-        .post(`/v1/sites/${site.id}/rules`)
-        .set(as(alice))
-        .send({ name: 'Bots', type: 'bot', config: { deny: ['scraper'] } })
-        .expect(201)
-    ).body;
+    const site = await newSite(team.id, { name: 'S', domain: 'example.com' });
+    const rule = await newRule(site.id, {
+      name: 'Bots',
+      type: 'bot',
+      config: { deny: ['scraper'] },
+    });
     const res = await request(t.url)
       .patch(`/v1/rules/${rule.id}`)
       .set(as(alice))

@@ -364,6 +364,47 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
       );
       expect(countsOnly).toEqual({ ...lateImpact, topIps: [], topPaths: [] });
     });
+
+    it('counts only the requests with an email in an email-only window', async () => {
+      const site3 = 'site_01jemailemailemailemailemai';
+      const email = 'rule_01jemailruleemailruleemailr';
+      const shield = 'rule_01jshieldruleshieldruleshie';
+      const at = (ms: number, o: Partial<DecisionRecord>) =>
+        decision({ siteId: site3, timeMs: t0 + ms, ...resident, ...o });
+      await store.insertDecisions([
+        at(1, { email: 'a@mailinator.com', dryRunDenials: [email] }),
+        at(2, { email: 'b@example.org' }),
+        at(3, { email: 'c@example.org', dryRunDenials: [shield] }),
+        at(4, { dryRunDenials: [shield] }),
+        at(5, {}),
+        // An empty email reads back as none on both stores: it is not counted.
+        at(6, { email: '' }),
+        // Before the windows.
+        at(-1, { email: 'd@example.org' }),
+      ]);
+      const windows = [
+        { ruleId: email, fromMs: t0, emailOnly: true },
+        { ruleId: shield, fromMs: t0 },
+        { ruleId: 'rule_01jlateemaillateemaillateema', fromMs: t0 + 2, emailOnly: true },
+      ];
+      const [emailImpact, shieldImpact, lateEmail] = await store.dryRunImpacts(
+        site3,
+        t0 + 100,
+        windows,
+        0,
+      );
+      expect(emailImpact).toMatchObject({ evaluated: 3, wouldDeny: 1 });
+      expect(shieldImpact).toMatchObject({ evaluated: 6, wouldDeny: 2 });
+      expect(lateEmail).toMatchObject({ evaluated: 2, wouldDeny: 0 });
+      // No decisions at all: zero, not null.
+      const [empty] = await store.dryRunImpacts(
+        'site_01jemptyemptyemptyemptyempty',
+        t0 + 100,
+        [{ ruleId: email, fromMs: t0, emailOnly: true }],
+        0,
+      );
+      expect(empty.evaluated).toBe(0);
+    });
   });
 
   describe('IP activity', () => {
@@ -595,6 +636,7 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
     };
     const dry1 = 'rule_01jcutsdry1cutsdry1cutsdry1';
     const dry2 = 'rule_01jcutsdry2cutsdry2cutsdry2';
+    const dry3 = 'rule_01jcutsdry3cutsdry3cutsdry3';
     const dryRunSets = [[], [], [dry1], [dry2], [dry1, dry2]];
     const rows = Array.from({ length: 600 }, () => {
       const denied = next(4) === 0;
@@ -613,7 +655,13 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
         ...(next(4) === 0
           ? { userAgent: `Bot/${agent}`, botCategory: variant === 0 ? 'scraper' : 'ai_crawler' }
           : { userAgent: `Browser/${agent}`, botCategory: null }),
-        dryRunDenials: dryRunSets[next(dryRunSets.length)],
+        // dry3 (an email rule) denies half of the requests with an email.
+        dryRunDenials: [
+          ...dryRunSets[next(dryRunSets.length)],
+          ...(timeMs % 6 === 0 ? [dry3] : []),
+        ],
+        // From the time, not the sequence, so that the other columns stay as they were.
+        email: timeMs % 3 === 0 ? `u${timeMs}@example.org` : null,
         ...networks[next(networks.length)],
         ...(denied
           ? { conclusion: 'DENY' as const, reason: reasons[next(reasons.length)] }
@@ -694,15 +742,17 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
       const windows = [
         { ruleId: dry1, fromMs: late },
         { ruleId: dry2, fromMs: c.previousFromMs },
+        // An email rule's window: the same start as dry1's, counted over requests with an email.
+        { ruleId: dry3, fromMs: late, emailOnly: true },
       ];
       // What each count means, computed from the rows (DryRunImpact's definitions).
-      const expected = windows.map(({ ruleId, fromMs }) => {
+      const expected = windows.map(({ ruleId, fromMs, emailOnly }) => {
         const window = mine.filter((d) => inRange(d, fromMs, c.toMs));
         const deniedIps = new Set(denied(window).map((d) => d.ip));
         const hits = window.filter((d) => d.dryRunDenials.includes(ruleId));
         const allowed = hits.filter((d) => d.conclusion === 'ALLOW');
         return {
-          evaluated: window.length,
+          evaluated: window.filter((d) => !emailOnly || d.email !== null).length,
           wouldDeny: allowed.length,
           alsoDeniedLive: hits.length - allowed.length,
           likelyLegitimate: allowed.filter(
@@ -714,6 +764,9 @@ describe.each(ANALYTICS_ADAPTERS)('analytics store contract: %s', (_name, open) 
       });
       expect(expected[0].likelyLegitimate).toBeGreaterThan(0);
       expect(expected[0].likelyLegitimate).toBeLessThan(expected[0].wouldDeny);
+      expect(expected[2].evaluated).toBeGreaterThan(0);
+      expect(expected[2].evaluated).toBeLessThan(expected[0].evaluated);
+      expect(expected[2].wouldDeny).toBeGreaterThan(0);
       expect(await store.dryRunImpacts(site, c.toMs, windows, 0)).toEqual(expected);
     });
   });

@@ -208,6 +208,84 @@ describe('ClickHouse store', () => {
     }
   });
 
+  it('upgrading from schema version 5 rebuilds the hourly rollup with with_email, backfilled', async () => {
+    const store = await freshStore();
+    try {
+      const team = 'team_withemail';
+      const site = 'site_withemail';
+      const rule = 'rule_withemail';
+      const t0 = Date.UTC(2026, 10, 4);
+      // Every other decision carries an email; every third is one the email rule would deny.
+      const at = (i: number) =>
+        decision({
+          teamId: team,
+          siteId: site,
+          timeMs: t0 + i * 600_000,
+          email: i % 2 === 0 ? `u${i}@example.org` : null,
+          dryRunDenials: i % 6 === 0 ? [rule] : [],
+        });
+      await store.insertDecisions(Array.from({ length: 30 }, (_, i) => at(i)));
+      // Back to version 5: decisions_hourly as version 2 built it, without with_email.
+      const db = store.database;
+      const columns = 'site_id, team_id, conclusion, reason, country, asn, as_org, network_type';
+      const select = `SELECT intDiv(ts_ms, 3600000) * 3600000 AS hour, ${columns},
+          count() AS requests FROM ${db}.decisions GROUP BY hour, ${columns}`;
+      for (const statement of [
+        `DROP TABLE ${db}.decisions_hourly_mv`,
+        `DROP TABLE ${db}.decisions_hourly`,
+        `CREATE TABLE ${db}.decisions_hourly (site_id String, team_id String, hour Int64,
+          conclusion String, reason String, country String, asn UInt32, as_org String,
+          network_type String, requests UInt64) ENGINE = SummingMergeTree()
+          PARTITION BY toYYYYMM(toDateTime(intDiv(hour, 1000), 'UTC'))
+          ORDER BY (site_id, hour, conclusion, reason, country, asn, network_type, as_org, team_id)`,
+        `CREATE MATERIALIZED VIEW ${db}.decisions_hourly_mv TO ${db}.decisions_hourly AS ${select}`,
+        `INSERT INTO ${db}.decisions_hourly (hour, ${columns}, requests) ${select}`,
+        `TRUNCATE TABLE ${db}.bulwark_schema`,
+        `INSERT INTO ${db}.bulwark_schema (version) VALUES (5)`,
+      ]) {
+        await raw.command({ query: statement });
+      }
+      await store.migrate();
+      // Whole hours only: the window counts come from the rollup alone.
+      const to = t0 + 10 * 3_600_000;
+      const impacts = () =>
+        store.dryRunImpacts(
+          site,
+          to,
+          [
+            { ruleId: rule, fromMs: t0, emailOnly: true },
+            { ruleId: 'rule_other', fromMs: t0 },
+          ],
+          0,
+        );
+      const [email, other] = await impacts();
+      expect(email).toMatchObject({ evaluated: 15, wouldDeny: 5 });
+      expect(other).toMatchObject({ evaluated: 30, wouldDeny: 0 });
+      expect(await store.teamUsage(team, t0, to, 5)).toEqual({
+        requests: 30,
+        bySite: [{ siteId: site, requests: 30 }],
+      });
+      // A repeated migration rebuilds instead of adding twice; the view counts new rows.
+      await raw.command({ query: `TRUNCATE TABLE ${db}.bulwark_schema` });
+      await raw.command({ query: `INSERT INTO ${db}.bulwark_schema (version) VALUES (5)` });
+      await store.migrate();
+      await store.insertDecisions([at(30), at(31)]);
+      const [email2, other2] = await impacts();
+      expect(email2.evaluated).toBe(16);
+      expect(other2.evaluated).toBe(32);
+      const [row] = await (
+        await raw.query({
+          query: `SELECT sum(requests) AS n, sumIf(requests, with_email = 1) AS e
+                    FROM ${db}.decisions_hourly`,
+          format: 'JSONEachRow',
+        })
+      ).json<{ n: string; e: string }>();
+      expect([Number(row.n), Number(row.e)]).toEqual([32, 16]);
+    } finally {
+      await store.close();
+    }
+  });
+
   // Two lookup paths: ids in the batch's site/time range (few sites), and chunked `id IN` lists
   // (here forced by 10k distinct sites, whose list alone is longer than one query may be).
   it.each([

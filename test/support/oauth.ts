@@ -17,6 +17,18 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** An account that signs in on the built-in server's pages. */
+export type Credentials = { email: string; password: string };
+
+/** The account most OAuth tests sign in as. */
+export const USER: Credentials = {
+  email: 'ops@example.com',
+  password: 'correct horse battery staple',
+};
+
+/** The redirect URI registerClient and MemoryOAuthClient register unless told otherwise. */
+export const CALLBACK = 'http://127.0.0.1:9/callback';
+
 export interface OAuthTestApp {
   app: INestApplication;
   /** Where it listens; also BASE_URL unless `env` names another (OAuth clients need them equal). */
@@ -27,13 +39,18 @@ export interface OAuthTestApp {
   close(): Promise<void>;
 }
 
+export interface OAuthAppOptions extends AppOptions {
+  /** Accounts to create once the app is up (they sign in on its pages). */
+  users?: Credentials[];
+}
+
 /**
  * The whole application with its built-in authorization server (no OAUTH_ISSUER), on embedded
  * PGlite in memory unless `env` says otherwise, listening on the origin BASE_URL names.
  */
 export async function startOAuthApp(
   env: Record<string, string> = {},
-  options: AppOptions = {},
+  options: OAuthAppOptions = {},
   /** Wait for the authorization server's metadata before returning (false: start-up tests). */
   awaitUpstream = true,
 ): Promise<OAuthTestApp> {
@@ -45,15 +62,23 @@ export async function startOAuthApp(
     LOG_LEVEL: 'silent',
     ...env,
   };
-  const app = await createApp(loadConfig(appEnv), options);
+  const { users = [], ...appOptions } = options;
+  const app = await createApp(loadConfig(appEnv), appOptions);
   await app.listen(Number(appEnv.PORT), '127.0.0.1');
   if (awaitUpstream) await app.get(OAuthUpstream).ready();
+  const accounts = app.get(UsersService);
+  try {
+    for (const user of users) await accounts.create(user);
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
   return {
     app,
     url: `http://127.0.0.1:${appEnv.PORT}`,
     baseUrl: appEnv.BASE_URL,
     env: appEnv,
-    users: app.get(UsersService),
+    users: accounts,
     close: () => app.close(),
   };
 }
@@ -192,7 +217,7 @@ function decodeHtml(value: string): string {
  */
 export async function signInAndConsent(
   authorizationUrl: string | URL,
-  credentials: { email: string; password: string },
+  credentials: Credentials,
   decision: 'approve' | 'deny' = 'approve',
 ): Promise<{ redirect: URL; loginPage: Page; consentPage: Page }> {
   const url = new URL(authorizationUrl);
@@ -224,7 +249,7 @@ export class MemoryOAuthClient {
   authorizationUrl?: URL;
 
   constructor(
-    readonly redirectUrl = 'http://127.0.0.1:9/callback',
+    readonly redirectUrl = CALLBACK,
     readonly name = 'Bulwark test client',
     private readonly scope?: string,
   ) {}
@@ -288,7 +313,7 @@ export async function registerClient(
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
       client_name: 'Rejection tests',
-      redirect_uris: ['http://127.0.0.1:9/callback'],
+      redirect_uris: [CALLBACK],
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       token_endpoint_auth_method: 'none',
@@ -328,41 +353,132 @@ export async function tokenRequest(
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-/**
- * The authorization code flow by hand (register, authorize with PKCE, sign in, consent,
- * exchange), for tests that need a real token set or to break one step of the flow.
- */
-export async function obtainTokens(
+/** POSTs a refresh_token grant to `/mcp/token`, as `clientId` sends it. */
+export function refreshTokens(
   baseUrl: string,
-  credentials: { email: string; password: string },
-  opts: { scope?: string; resource?: string } = {},
-): Promise<TokenSet & { client_id: string }> {
-  const client = await registerClient(baseUrl);
+  refreshToken: string,
+  clientId: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  return tokenRequest(baseUrl, {
+    grant_type: 'refresh_token',
+    refresh_token: refreshToken,
+    client_id: clientId,
+  });
+}
+
+/**
+ * Opens an authorization request by `clientId` in a fresh FormBrowser: the code flow with PKCE
+ * S256 for the read scope, to CALLBACK, unless `params` say otherwise (`undefined` leaves a
+ * parameter out). Returns the browser and where it stopped: the sign-in page, or the redirect
+ * URI (`browser.leftTo`) when the request was refused.
+ */
+export async function openAuthorization(
+  baseUrl: string,
+  clientId: string,
+  params: Record<string, string | undefined> = {},
+): Promise<{ browser: FormBrowser; page: Page }> {
+  const browser = new FormBrowser(baseUrl);
+  const page = await browser.get(
+    authorizationUrl(baseUrl, {
+      client_id: clientId,
+      response_type: 'code',
+      redirect_uri: CALLBACK,
+      scope: 'bulwark:read',
+      code_challenge: pkce().challenge,
+      code_challenge_method: 'S256',
+      ...params,
+    }),
+  );
+  return { browser, page };
+}
+
+export interface AuthorizationOptions {
+  /** Registration metadata over registerClient's defaults. */
+  client?: Record<string, unknown>;
+  /** Default: `bulwark:read bulwark:write`. */
+  scope?: string;
+  /** Default: the app's `/mcp`. */
+  resource?: string;
+  /** Default: none. */
+  state?: string;
+}
+
+export interface Authorization {
+  client: { client_id: string; redirect_uris: string[] };
+  verifier: string;
+  resource: string;
+  /** The authorization URL to open (PKCE S256, to the client's first redirect URI). */
+  url: string;
+}
+
+/** What a client does before sending the user to sign in: registers, makes PKCE, builds the URL. */
+export async function startAuthorization(
+  baseUrl: string,
+  opts: AuthorizationOptions = {},
+): Promise<Authorization> {
+  const client = await registerClient(baseUrl, opts.client);
   const { verifier, challenge } = pkce();
   const resource = opts.resource ?? `${baseUrl}/mcp`;
-  const { redirect } = await signInAndConsent(
-    authorizationUrl(baseUrl, {
-      client_id: client.client_id,
-      response_type: 'code',
-      redirect_uri: client.redirect_uris[0],
-      scope: opts.scope ?? 'bulwark:read bulwark:write',
-      resource,
-      state: 'state-1',
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
-    }),
-    credentials,
-  );
+  const url = authorizationUrl(baseUrl, {
+    client_id: client.client_id,
+    response_type: 'code',
+    redirect_uri: client.redirect_uris[0],
+    scope: opts.scope ?? 'bulwark:read bulwark:write',
+    resource,
+    state: opts.state,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  });
+  return { client, verifier, resource, url };
+}
+
+/**
+ * startAuthorization, then signed in and approved by `credentials`: the code the client got back
+ * on its redirect URI, not yet exchanged.
+ */
+export async function authorizeCode(
+  baseUrl: string,
+  credentials: Credentials,
+  opts: AuthorizationOptions = {},
+): Promise<Authorization & { code: string }> {
+  const authorization = await startAuthorization(baseUrl, opts);
+  const { redirect } = await signInAndConsent(authorization.url, credentials);
   const code = redirect.searchParams.get('code');
   if (!code) throw new Error(`no code: ${redirect.href}`);
-  const { status, body } = await tokenRequest(baseUrl, {
+  return { ...authorization, code };
+}
+
+/** The authorization_code grant for `code`, as `client` sends it (`resource` only if given). */
+export function exchangeCode(
+  baseUrl: string,
+  {
+    client,
+    code,
+    verifier,
+    resource,
+  }: Pick<Authorization, 'client' | 'verifier'> & { code: string; resource?: string },
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  return tokenRequest(baseUrl, {
     grant_type: 'authorization_code',
     code,
     redirect_uri: client.redirect_uris[0],
     code_verifier: verifier,
     client_id: client.client_id,
-    resource,
+    ...(resource === undefined ? {} : { resource }),
   });
+}
+
+/**
+ * The authorization code flow by hand (register, authorize with PKCE, sign in, consent,
+ * exchange), for tests that need a real token set.
+ */
+export async function obtainTokens(
+  baseUrl: string,
+  credentials: Credentials,
+  opts: { scope?: string; resource?: string } = {},
+): Promise<TokenSet & { client_id: string }> {
+  const authorized = await authorizeCode(baseUrl, credentials, { state: 'state-1', ...opts });
+  const { status, body } = await exchangeCode(baseUrl, authorized);
   if (status !== 200) throw new Error(`token exchange failed: ${status} ${JSON.stringify(body)}`);
-  return { ...(body as unknown as TokenSet), client_id: client.client_id };
+  return { ...(body as unknown as TokenSet), client_id: authorized.client.client_id };
 }

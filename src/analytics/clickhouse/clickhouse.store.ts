@@ -32,6 +32,7 @@ import {
   toPeriodHours,
   toTeamUsage,
   toTrafficSummary,
+  windowCounts,
   windowStarts,
 } from '../rows';
 import { COLUMNS, toClickHouseRow } from './row';
@@ -70,14 +71,20 @@ interface Rollup {
 /**
  * Decisions counted per site, hour and the low-cardinality columns the totals, reasons, hours,
  * countries, networks and quota group by (about 1/50 of the rows on the demo traffic).
+ * `with_email` (1 when the request carried an email) is there for the window count of email
+ * rules (DryRunWindow.emailOnly); it at most doubles the groups, and every other reader sums
+ * over both of its values.
  */
 const HOURLY: Rollup = {
   table: 'decisions_hourly',
   schema: sql`site_id String, team_id String, hour Int64, conclusion String, reason String,
-    country String, asn UInt32, as_org String, network_type String`,
-  orderBy: sql`site_id, hour, conclusion, reason, country, asn, network_type, as_org, team_id`,
-  columns: sql`site_id, team_id, conclusion, reason, country, asn, as_org, network_type`,
-  raw: sql`site_id, team_id, conclusion, reason, country, asn, as_org, network_type`,
+    country String, asn UInt32, as_org String, network_type String, with_email UInt8`,
+  orderBy: sql`site_id, hour, conclusion, reason, country, asn, network_type, as_org, team_id,
+    with_email`,
+  columns: sql`site_id, team_id, conclusion, reason, country, asn, as_org, network_type,
+    with_email`,
+  raw: sql`site_id, team_id, conclusion, reason, country, asn, as_org, network_type,
+    email != '' AS with_email`,
 };
 
 /**
@@ -190,11 +197,14 @@ const MIGRATIONS: readonly (readonly Sql[])[] = [
     ORDER BY (site_id, ts_ms, id)`,
   ],
   // The rollups (see rollupMigration), one version each. Summing merges are eventual, so
-  // readers always sum() again.
-  rollupMigration(HOURLY),
+  // readers always sum() again. A changed rollup is rebuilt (dropped and backfilled) by a new
+  // version, and the version that built its old form becomes empty: a store upgrading past both
+  // backfills it once, and the old form is never built again.
+  [], // 2 built decisions_hourly without with_email; 6 rebuilds it.
   rollupMigration(DRY_RUN),
   rollupMigration(BOTS),
   rollupMigration(DENIED),
+  rollupMigration(HOURLY),
 ];
 
 const SELECT_COLUMNS = joinSql(COLUMNS.map(identifier), ', ');
@@ -457,6 +467,7 @@ export class ClickHouseStore extends AnalyticsStore {
   ): Promise<DryRunImpact[]> {
     if (rules.length === 0) return [];
     const starts = windowStarts(rules).map((ms) => integer(ms));
+    const counted = windowCounts(rules);
     const window = inRange({ siteId, fromMs: starts[0], toMs });
     const ids = rules.map((r) => r.ruleId);
     const since = sql`${rules.map((r) => integer(r.fromMs))}[indexOf(${ids}, rule)]`;
@@ -482,7 +493,10 @@ export class ClickHouseStore extends AnalyticsStore {
     const [evaluated, counts, ips, paths] = await Promise.all([
       this.select<Record<string, string>>(
         sql`SELECT ${joinSql(
-          starts.map((from, i) => sql`sumIf(n, ts >= ${from}) AS ${identifier(`e${i}`)}`),
+          counted.map(
+            (c, i) =>
+              sql`sumIf(n, ts >= ${integer(c.fromMs)}${c.emailOnly ? sql` AND with_email = 1` : sql``}) AS ${identifier(`e${i}`)}`,
+          ),
           ', ',
         )} FROM ${fromRollup(HOURLY, { siteId }, [...starts, toMs])}`,
       ),
